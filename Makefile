@@ -1,0 +1,28 @@
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+BIN    := $(VENV)/bin
+
+.PHONY: serve test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# `make serve`: install the project and serve every vendor on $(HOST):$(PORT).
+serve: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/tryon-mock serve --host $(HOST) --port $(PORT) $(ARGS)
+
+# `make test`: install with the test extra, lint, then run the whole suite.
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check mock_server contracts scenarios tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/python
+	$(BIN)/ruff check mock_server contracts scenarios tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

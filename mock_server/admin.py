@@ -1,0 +1,250 @@
+"""The mock's own control surface, all under ``/_mock/``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import contracts
+from mock_server import assets, images, scenario
+from mock_server.credentials import CredentialError
+from mock_server.faults import FaultSpecError
+from mock_server.results import gmt, oss_error
+from mock_server.scenario import ScenarioError
+from mock_server.state import MockState
+from mock_server.uploads import Upload, UploadTooLarge
+
+PREFIX = "/_mock"
+MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp", "WEBP": "image/webp",
+               "GIF": "image/gif", "TIFF": "image/tiff"}
+
+
+class AdminError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _guard(fn: Endpoint) -> Endpoint:
+    async def run(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except (AdminError, FaultSpecError, CredentialError, ScenarioError, UploadTooLarge,
+                ValueError) as exc:
+            status = exc.status if isinstance(exc, AdminError) else 400
+            return JSONResponse({"error": str(exc)}, status_code=status)
+
+    return run
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise AdminError("the body must be JSON") from exc
+    if not isinstance(doc, dict):
+        raise AdminError("the body must be a JSON object")
+    return doc
+
+
+def routes(state: MockState) -> list[Route]:  # noqa: C901 - one closure per admin route
+    async def health(request: Request) -> Response:
+        return JSONResponse({
+            "status": "ok", "vendors": sorted(state.contracts), "clock": state.clock.snapshot(),
+            "tasks": state.tasks.count(), "journal": state.journal.size(),
+        })
+
+    async def reset(request: Request) -> Response:
+        tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
+        state.reset(tenant)
+        return JSONResponse({"reset": tenant or "all"})
+
+    async def journal(request: Request) -> Response:
+        q = request.query_params
+        entries = state.journal.query(
+            tenant=q.get("tenant"), vendor=q.get("vendor"), endpoint=q.get("endpoint"),
+            since=int(q.get("since") or 0), limit=int(q["limit"]) if q.get("limit") else None)
+        return JSONResponse({"entries": [e.as_dict() for e in entries]})
+
+    async def tasks(request: Request) -> Response:
+        q = request.query_params
+        now = state.clock.now()
+        tenants = [q["tenant"]] if q.get("tenant") else state.tasks.tenants()
+        rows = []
+        for tenant in tenants:
+            for task in state.tasks.of(tenant, now, float("inf")):
+                if q.get("vendor") and task.vendor != q["vendor"]:
+                    continue
+                view = task.view(now)
+                rows.append({
+                    "id": task.id, "tenant": task.tenant, "vendor": task.vendor,
+                    "operation": task.operation, "status": view.status, "stage": view.stage,
+                    "created": task.created, "ended": view.ended, "polls": task.polls,
+                    "error": view.error.id if view.error else None,
+                })
+        return JSONResponse({"tasks": rows})
+
+    async def clock(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _body(request)
+            if "speed" in body:
+                state.clock.set_speed(float(body["speed"]))
+            if "advance" in body:
+                state.clock.advance(float(body["advance"]))
+            if "set" in body:
+                state.clock.set(float(body["set"]))
+        return JSONResponse(state.clock.snapshot())
+
+    async def timing(request: Request) -> Response:
+        body = await _body(request)
+        tenant = body.pop("tenant", None) or request.query_params.get("tenant")
+        if request.method == "POST":
+            updated = state.timing_for(tenant).merged(body)
+            if tenant:
+                state.tenant_timing[tenant] = updated
+            else:
+                state.timing = updated
+        return JSONResponse(state.timing_for(tenant).as_dict())
+
+    async def faults(request: Request) -> Response:
+        tenant = request.query_params.get("tenant")
+        if request.method == "POST":
+            raw = await request.body()
+            try:
+                doc = json.loads(raw)
+            except ValueError as exc:
+                raise AdminError("the body must be a rule or a list of rules") from exc
+            rules = doc if isinstance(doc, list) else [doc]
+            if not all(isinstance(r, dict) for r in rules):
+                raise AdminError("a rule is a JSON object")
+            made = [state.faults.add(r, state.contracts) for r in rules]
+            return JSONResponse({"rules": [r.as_dict() for r in made]}, status_code=201)
+        if request.method == "DELETE":
+            state.faults.clear(tenant)
+        return JSONResponse({"rules": [r.as_dict() for r in state.faults.rules(tenant)]})
+
+    async def scenarios(request: Request) -> Response:
+        if request.method == "POST":
+            doc = await _body(request)
+            tenant = doc.pop("tenant", None) or request.query_params.get("tenant")
+            scenario.apply(state, doc, tenant)
+            return JSONResponse({"applied": doc["name"], "tenant": tenant})
+        return JSONResponse({"scenarios": [
+            {"name": n, "description": scenario.load(n)["description"]} for n in scenario.names()]})
+
+    async def scenario_load(request: Request) -> Response:
+        name = request.path_params["name"]
+        tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
+        scenario.apply(state, scenario.load(name), tenant)
+        return JSONResponse({"applied": name, "tenant": tenant})
+
+    async def credentials(request: Request) -> Response:
+        if request.method == "POST":
+            tenants = state.credentials.load(await _body(request))
+            return JSONResponse({"tenants": tenants}, status_code=201)
+        return JSONResponse(state.credentials.listing())
+
+    async def contract_list(request: Request) -> Response:
+        return JSONResponse({"contracts": sorted(state.contracts)})
+
+    async def contract(request: Request) -> Response:
+        name = request.path_params["vendor"]
+        if name not in state.contracts:
+            raise AdminError(f"no vendor {name!r}", 404)
+        return JSONResponse(contracts.model.bundle(name))
+
+    async def asset_list(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse({"assets": [
+            {"name": a.name, "url": f"{base}{PREFIX}/assets/{a.name}", "media_type": a.media_type,
+             "width": a.width, "height": a.height, "trips": a.trips, "description": a.description}
+            for a in assets.ASSETS.values()]})
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in assets.ASSETS:
+            raise AdminError(f"no asset {name!r}", 404)
+        data = await anyio.to_thread.run_sync(assets.asset_bytes, name)
+        return Response(data, media_type=assets.ASSETS[name].media_type)
+
+    async def upload(request: Request) -> Response:
+        limit = state.uploads.max_file
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise AdminError(f"an upload holds at most {limit} bytes", 413)
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > limit:
+                raise AdminError(f"an upload holds at most {limit} bytes", 413)
+        if not data:
+            raise AdminError("send the image bytes as the request body")
+        facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
+        ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
+        item = state.uploads.put(Upload(
+            id=state.ids.hex(24), data=bytes(data), tenant=request.query_params.get("tenant"),
+            media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream")))
+        url = f"{str(request.base_url).rstrip('/')}{PREFIX}/uploads/{item.id}.{ext}"
+        return JSONResponse({"id": item.id, "url": url, "bytes": len(data), "format": facts.format,
+                             "width": facts.width, "height": facts.height}, status_code=201)
+
+    async def uploaded(request: Request) -> Response:
+        item = state.uploads.get(request.path_params["name"].split(".", 1)[0])
+        if item is None:
+            raise AdminError("no such upload", 404)
+        return Response(item.data, media_type=item.media_type)
+
+    async def result(request: Request) -> Response:
+        key = request.path_params["key"]
+        params = dict(parse_qsl(request.url.query))
+        rid = state.ids.hex(24).upper()
+        xml = "application/xml"
+        if not state.results.verify(key, params.get("Expires", ""), params.get("Signature", "")):
+            return Response(oss_error(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. "
+                "Check your key and signing method.", rid), 403, media_type=xml)
+        if int(params["Expires"]) < state.clock.now():
+            return Response(oss_error(
+                "AccessDenied", "Request has expired.", rid,
+                Expires=gmt(int(params["Expires"])), ServerTime=gmt(state.clock.now())),
+                403, media_type=xml)
+        data = await state.draw(key)
+        if data is None:
+            return Response(oss_error("NoSuchKey", "The specified key does not exist.", rid,
+                                      Key=f"{key}.png"), 404, media_type=xml)
+        return Response(data, media_type="image/png")
+
+    table: list[tuple[str, Endpoint, list[str]]] = [
+        ("/health", health, ["GET"]),
+        ("/reset", reset, ["POST"]),
+        ("/journal", journal, ["GET"]),
+        ("/tasks", tasks, ["GET"]),
+        ("/clock", clock, ["GET", "POST"]),
+        ("/timing", timing, ["GET", "POST"]),
+        ("/faults", faults, ["GET", "POST", "DELETE"]),
+        ("/scenarios", scenarios, ["GET", "POST"]),
+        ("/scenarios/{name}", scenario_load, ["POST"]),
+        ("/credentials", credentials, ["GET", "POST"]),
+        ("/contracts", contract_list, ["GET"]),
+        ("/contracts/{vendor}", contract, ["GET"]),
+        ("/assets", asset_list, ["GET"]),
+        ("/assets/{name}", asset, ["GET"]),
+        ("/uploads", upload, ["POST"]),
+        ("/uploads/{name}", uploaded, ["GET"]),
+        ("/results/{key}.png", result, ["GET"]),
+    ]
+    return [Route(PREFIX + path, _guard(fn), methods=methods) for path, fn, methods in table]

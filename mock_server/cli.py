@@ -1,0 +1,99 @@
+"""The ``tryon-mock`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import uvicorn
+
+from mock_server import __version__, network, scenario
+from mock_server.app import create_app
+from mock_server.settings import Settings, SettingsError, load, parse_option
+from mock_server.state import MockState
+
+
+def banner(state: MockState, url: str) -> str:
+    """The start-up table: each vendor, its base URL here, and its test credentials."""
+    rows = [("vendor", "base URL", "credentials")]
+    for name, contract in sorted(state.contracts.items()):
+        creds = state.credentials.listing().get(name, [])
+        shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in creds[:2]) or "-"
+        rows.append((name, url + contract.base_path, shown))
+    rows.append(("admin", url + "/_mock/", "(no auth on loopback)"))
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = [f"tryon-mock {__version__} serving on {url}  (clock {state.clock.mode}, "
+             f"x{state.clock.speed:g}; progress {state.timing.progress})"]
+    lines += [f"  {r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}" for r in rows]
+    return "\n".join(lines)
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, state: MockState, out: TextIO) -> None:
+        super().__init__(config)
+        self.mock_state, self.out = state, out
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.servers and self.servers[0].sockets:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            print(banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
+
+
+def serve(settings: Settings, out: TextIO = sys.stdout) -> None:
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, http=network.protocol_class(),
+                            log_level=settings.log_level, access_log=False, lifespan="off")
+    _Server(config, app.state.mock, out).run()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tryon-mock", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tryon-mock {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve every vendor and the /_mock admin API")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--config", help="JSON settings file (credentials, options, timing, ...)")
+    s.add_argument("--speed", type=float, help="mock seconds per real second; 0 = manual clock")
+    s.add_argument("--progress", help="'time' (default) or 'polls:N'")
+    s.add_argument("--scenario", help=f"one of: {', '.join(scenario.names())}")
+    s.add_argument("--remote-images", choices=("synthesize", "reject", "fetch"))
+    s.add_argument("--seed", type=int)
+    s.add_argument("--option", action="append", default=[], metavar="VENDOR.NAME=VALUE")
+    s.add_argument("--public-url", help="base URL written into result links")
+    s.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
+    sub.add_parser("scenarios", help="list the named scenarios")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "scenarios":
+        for name in scenario.names():
+            print(f"{name:<16} {scenario.load(name)['description']}")
+        return 0
+    try:
+        options: dict[str, dict[str, str]] = {}
+        for text in args.option:
+            for vendor, values in parse_option(text).items():
+                options.setdefault(vendor, {}).update(values)
+        settings = load(args.config, flags={
+            "host": args.host, "port": args.port, "speed": args.speed, "progress": args.progress,
+            "scenario": args.scenario, "remote_images": args.remote_images, "seed": args.seed,
+            "options": options or None, "public_url": args.public_url, "log_level": args.log_level,
+        })
+        if settings.scenario:
+            scenario.load(settings.scenario)
+    except (SettingsError, ValueError) as exc:
+        print(f"tryon-mock: {exc}", file=sys.stderr)
+        return 2
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

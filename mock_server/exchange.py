@@ -1,0 +1,228 @@
+"""One request to a vendor endpoint, and the pipeline every vendor shares.
+
+For each request: read the body (bounded), authenticate (the vendor's scheme, giving the
+tenant), check the endpoint's required headers, decide the fault (header, rule or magic input),
+run the vendor's handler, render any vendor error in the vendor's own envelope, and journal the
+exchange. A vendor module supplies only ``authenticate``, ``error_response`` and its handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from contracts.model import Contract, Endpoint, ErrorCode
+from mock_server import faults, network
+from mock_server.faults import Fault, FaultSpecError
+from mock_server.journal import ANONYMOUS, Entry, body_text
+from mock_server.state import MockState
+
+_NOT_PARSED = object()
+
+
+class VendorError(Exception):
+    """Answer this request with a documented vendor error."""
+
+    def __init__(self, error: ErrorCode, **details: Any) -> None:
+        super().__init__(error.id)
+        self.error = error
+        self.details = details
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def json_response(body: Any, status: int = 200, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> Response:
+    """Compact JSON, UTF-8, with exactly the content type the vendor sends."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(data, status_code=status, headers=headers, media_type=content_type)
+
+
+@dataclass
+class Call:
+    """What a handler gets: the request, its parsed parts, and where it stands."""
+
+    request: Request
+    state: MockState
+    contract: Contract
+    endpoint: Endpoint
+    request_id: str
+    body: bytes = b""
+    tenant: str | None = None
+    fault: Fault | None = None
+    task_id: str | None = None
+    _json: Any = field(default=_NOT_PARSED, repr=False)
+
+    @property
+    def now(self) -> float:
+        return self.state.clock.now()
+
+    @property
+    def base_url(self) -> str:
+        public = self.state.settings.public_url
+        return public.rstrip("/") if public else str(self.request.base_url).rstrip("/")
+
+    @property
+    def own_host(self) -> str:
+        return self.request.headers.get("host", "")
+
+    def json(self) -> Any:
+        """The body as JSON; a vendor error (trigger ``body.invalid``) when it is not."""
+        if self._json is _NOT_PARSED:
+            try:
+                self._json = json.loads(self.body)
+            except ValueError:
+                self._json = None
+                raise VendorError(self.contract.trigger("body.invalid")) from None
+        if self._json is None:
+            raise VendorError(self.contract.trigger("body.invalid"))
+        return self._json
+
+    def fail(self, situation: str, **details: Any) -> VendorError:
+        return VendorError(self.contract.trigger(situation), **details)
+
+    def deferred_faults(self) -> dict[str, ErrorCode]:
+        """Faults injected at this submit that show later: on the task or on its next reads."""
+        f = self.fault
+        if f is None or f.error is None or f.at in (None, self.endpoint.kind):
+            return {}
+        return {f.at: f.error}
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+class Vendor:
+    """A vendor module: its contract, its auth scheme, its envelope and its handlers."""
+
+    contract: Contract
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+
+    def handlers(self) -> dict[str, Handler]:
+        raise NotImplementedError
+
+    def authenticate(self, call: Call) -> str:
+        """The caller's tenant; raise VendorError for a missing or unknown credential."""
+        raise NotImplementedError
+
+    def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
+        raise NotImplementedError
+
+    def routes(self) -> list[Route]:
+        routes = []
+        for endpoint_id, handler in self.handlers().items():
+            endpoint = self.contract.endpoint(endpoint_id)
+            for path in endpoint.paths:
+                routes.append(Route(path, self._wrap(endpoint, handler), methods=[endpoint.method],
+                                    name=f"{self.contract.name}:{endpoint_id}:{path}"))
+        return routes
+
+    def fallback(self) -> Route:
+        """Unknown paths and methods under the vendor's base path answer in its envelope."""
+        unknown = Endpoint(id="unknown", kind="unknown", method="*",
+                           paths=(self.contract.base_path + "/",), responses={})
+
+        async def handler(call: Call) -> Response:
+            raise call.fail("route.unknown")
+
+        return Route(self.contract.base_path + "/{rest:path}", self._wrap(unknown, handler),
+                     methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+
+    def _wrap(self, endpoint: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        state, vendor = self.state, self
+
+        async def run(request: Request) -> Response:
+            call = Call(request, state, vendor.contract, endpoint, request_id=str(state.ids.uuid()))
+            entry = _entry(call)
+            response = await vendor._answer(call, handler, entry)
+            entry.tenant = call.tenant or ANONYMOUS
+            entry.status = response.status_code
+            entry.task_id = call.task_id
+            state.journal.record(entry)
+            if call.fault and call.fault.network == "truncate":
+                return network.Truncated(response)
+            return response
+
+        return run
+
+    async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
+        try:
+            call.body = await _read_body(call.request, self.state.settings.max_body_bytes)
+            entry.body, entry.body_bytes = body_text(call.body), len(call.body)
+            call.tenant = self.authenticate(call)
+            for name, value in call.endpoint.headers.items():
+                if call.request.headers.get(name) != value:
+                    raise call.fail("header.missing", header=name)
+            call.fault = self._fault(call)
+            if call.fault:
+                entry.fault = call.fault.as_dict()
+                if call.fault.delay:
+                    await asyncio.sleep(call.fault.delay)
+                if call.fault.network == "reset":
+                    await network.reset(call.request.scope, call.request.receive)
+                    return Response(status_code=499)
+                if call.fault.error and call.fault.at == call.endpoint.kind:
+                    raise VendorError(call.fault.error)
+            return await handler(call)
+        except VendorError as exc:
+            entry.error = exc.error.id
+            return self.error_response(call, exc.error, **exc.details)
+        except BodyTooLarge:
+            entry.error = self.contract.trigger("body.too_large").id
+            return self.error_response(call, self.contract.trigger("body.too_large"))
+        except FaultSpecError as exc:
+            return JSONResponse({"mock_error": str(exc)}, status_code=400,
+                                headers={"X-Mock-Error": "bad-fault"})
+
+    def _fault(self, call: Call) -> Fault | None:
+        header = call.request.headers.get(faults.HEADER)
+        kind = call.endpoint.kind
+        if header:
+            return faults.parse_header(header, self.contract, kind)
+        rule = self.state.faults.pick(self.contract, call.tenant, call.endpoint.id, kind)
+        if rule:
+            return rule
+        if b"mock-error" in call.body:
+            try:
+                doc = json.loads(call.body)
+            except ValueError:
+                return None
+            return faults.find_marker(faults.strings(doc), self.contract, kind)
+        return None
+
+
+def _entry(call: Call) -> Entry:
+    req = call.request
+    return Entry(
+        seq=0, time=call.now, tenant=ANONYMOUS, vendor=call.contract.name,
+        endpoint=call.endpoint.id, method=req.method, path=req.url.path,
+        query=req.url.query, headers=dict(req.headers), body=None, body_bytes=0,
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+    except ClientDisconnect:
+        pass
+    return b"".join(chunks)

@@ -1,0 +1,112 @@
+"""Turn an image URL from a request into bytes, without leaving this machine unless allowed.
+
+- URLs on the mock itself (``/_mock/...`` on a loopback host or the host the request came to)
+  are answered from memory by the registered internal sources (assets, uploads, results).
+- Other loopback URLs are fetched, capped in size and time.
+- Other hosts follow the ``remote_images`` policy: ``synthesize`` (default: a stand-in sample
+  image for the role, so production-like URLs work offline), ``reject`` (unreachable), or
+  ``fetch`` (a guarded fetch that refuses private, link-local and metadata addresses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from mock_server import assets
+
+POLICIES = ("synthesize", "reject", "fetch")
+STAND_INS = {"person": "person.png", "garment": "top.png", "coarse": "coarse.png",
+             "mask": "mask.png", "image": "person.png"}
+UNREACHABLE, TIMEOUT = "unreachable", "timeout"
+
+Internal = Callable[[str, str], Awaitable[bytes | None]]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes | None
+    failure: str | None = None  # "unreachable" | "timeout" | "bytes" (over the download cap)
+    cacheable: bool = False
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Fetcher:
+    def __init__(self, policy: str = "synthesize", timeout: float = 10.0,
+                 max_bytes: int = 32 * 1024 * 1024) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"remote_images must be one of {POLICIES}")
+        self.policy = policy
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._internal: dict[str, Internal] = {}
+
+    def mount(self, prefix: str, source: Internal) -> None:
+        """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query)``."""
+        self._internal[prefix] = source
+
+    async def get(self, url: str, role: str, own_host: str = "") -> Fetched:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        local = is_loopback_host(host) or (own_host and parts.netloc == own_host)
+        if local:
+            for prefix, source in self._internal.items():
+                if parts.path.startswith(prefix):
+                    data = await source(parts.path[len(prefix):], parts.query)
+                    return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
+            if not is_loopback_host(host):
+                return Fetched(None, UNREACHABLE)
+            return await self._download(url)
+        if parts.scheme not in ("http", "https", "oss") or not host:
+            return Fetched(None, UNREACHABLE)
+        if self.policy == "synthesize":
+            return Fetched(assets.asset_bytes(STAND_INS.get(role, "person.png")), cacheable=True)
+        if self.policy == "reject" or parts.scheme == "oss":
+            return Fetched(None, UNREACHABLE)
+        if not await _public(host, parts.port or (443 if parts.scheme == "https" else 80)):
+            return Fetched(None, UNREACHABLE)
+        return await self._download(url)
+
+    async def _download(self, url: str) -> Fetched:
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+                                         trust_env=False) as client:
+                async with client.stream("GET", url) as resp:
+                    if resp.status_code != 200:
+                        return Fetched(None, UNREACHABLE)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in resp.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            return Fetched(None, "bytes")
+                        chunks.append(chunk)
+                    return Fetched(b"".join(chunks))
+        except httpx.TimeoutException:
+            return Fetched(None, TIMEOUT)
+        except (httpx.HTTPError, OSError, ValueError):
+            return Fetched(None, UNREACHABLE)
+
+
+async def _public(host: str, port: int) -> bool:
+    """True when every address the host resolves to is a public one."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)

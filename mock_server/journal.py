@@ -1,0 +1,87 @@
+"""The request journal: what each tenant sent and what it got, bounded per tenant."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+BODY_LIMIT = 64 * 1024
+ANONYMOUS = "-"
+
+
+@dataclass
+class Entry:
+    seq: int
+    time: float
+    tenant: str
+    vendor: str
+    endpoint: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str | None
+    body_bytes: int
+    status: int = 0
+    error: str | None = None
+    fault: dict[str, Any] | None = None
+    task_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def body_text(raw: bytes) -> str | None:
+    """The body as text when it is UTF-8 and small enough to keep; else None (size is kept)."""
+    if len(raw) > BODY_LIMIT:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+class Journal:
+    """Entries per tenant, newest last; each tenant keeps at most ``per_tenant``, and at most
+    ``tenants`` tenants are kept (the least recently written is dropped first)."""
+
+    def __init__(self, per_tenant: int = 1000, tenants: int = 1000) -> None:
+        self.per_tenant = per_tenant
+        self.max_tenants = tenants
+        self._entries: dict[str, deque[Entry]] = {}
+        self._seq = 0
+
+    def record(self, entry: Entry) -> Entry:
+        self._seq += 1
+        entry.seq = self._seq
+        log = self._entries.pop(entry.tenant, None)
+        if log is None:
+            log = deque(maxlen=self.per_tenant)
+            while len(self._entries) >= self.max_tenants:
+                self._entries.pop(next(iter(self._entries)))
+        self._entries[entry.tenant] = log
+        log.append(entry)
+        return entry
+
+    def query(self, tenant: str | None = None, vendor: str | None = None,
+              endpoint: str | None = None, since: int = 0, limit: int | None = None) -> list[Entry]:
+        logs = [self._entries.get(tenant, ())] if tenant is not None else self._entries.values()
+        found = [
+            e for log in logs for e in log
+            if e.seq > since
+            and (vendor is None or e.vendor == vendor)
+            and (endpoint is None or e.endpoint == endpoint)
+        ]
+        found.sort(key=lambda e: e.seq)
+        return found[-limit:] if limit else found
+
+    def clear(self, tenant: str | None = None) -> None:
+        if tenant is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(tenant, None)
+
+    def size(self) -> int:
+        return sum(len(log) for log in self._entries.values())

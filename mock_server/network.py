@@ -1,0 +1,83 @@
+"""Network faults: reset a connection, or cut a response body short.
+
+ASGI gives an app no handle on its connection, so ``protocol_class()`` builds a uvicorn HTTP
+protocol that puts the transport into ``scope["extensions"]``. Served in-process (no transport),
+both faults raise ``ConnectionResetError`` into the client instead, which is what an HTTP client
+library reports for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+TRANSPORT = "tryon_mock.transport"
+
+
+def protocol_class() -> type[asyncio.Protocol]:
+    """uvicorn's fastest available HTTP protocol, with the transport exposed to the app."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # pragma: no cover - httptools is a dependency
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    class ExposedTransport(Base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            inner = self.app
+
+            async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                scope.setdefault("extensions", {})[TRANSPORT] = self.transport
+                await inner(scope, receive, send)
+
+            self.app = app
+
+    return ExposedTransport
+
+
+def _transport(scope: Scope) -> asyncio.Transport | None:
+    return (scope.get("extensions") or {}).get(TRANSPORT)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def reset(scope: Scope, receive: Receive) -> None:
+    """Abort the connection with a TCP RST, before any byte of the answer."""
+    transport = _transport(scope)
+    if transport is None:
+        raise ConnectionResetError("tryon-mock network fault: connection reset")
+    sock = transport.get_extra_info("socket")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (AttributeError, OSError):
+        pass
+    transport.abort()
+    await _until_disconnect(receive)
+
+
+class Truncated(Response):
+    """Sends the headers of ``inner`` (with its full Content-Length) and half its body, then
+    closes the connection."""
+
+    def __init__(self, inner: Response) -> None:
+        self.inner = inner
+        super().__init__(status_code=inner.status_code)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = bytes(self.inner.body)
+        await send({"type": "http.response.start", "status": self.inner.status_code,
+                    "headers": self.inner.raw_headers})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        transport = _transport(scope)
+        if transport is None:
+            raise ConnectionResetError("tryon-mock network fault: body truncated")
+        transport.close()
+        await _until_disconnect(receive)

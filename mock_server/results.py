@@ -1,0 +1,105 @@
+"""Result images: recipes kept per result key, rendered on first download, served under links
+that carry an expiry and a signature like an object store's presigned URLs.
+
+An expired or tampered link answers as Alibaba Cloud OSS answers one (403 with an XML body).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+ACCESS_KEY_ID = "LTAI5tTryonMockResults"
+PREFIX = "/_mock/results/"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to draw one result image: ``kind`` tryon (base + garments) or parsing/crop of a part."""
+
+    kind: str
+    base: str
+    garments: tuple[str, ...] = ()
+    size: tuple[int, int] | None = None
+    label: str = ""
+    part: str = ""
+    host: str = ""
+
+
+def oss_error(code: str, message: str, request_id: str, **extra: str) -> str:
+    """An OSS-style XML error document."""
+    fields = "".join(f"  <{k}>{v}</{k}>\n" for k, v in extra.items())
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
+        f"  <Code>{code}</Code>\n  <Message>{message}</Message>\n"
+        f"  <RequestId>{request_id}</RequestId>\n  <HostId>tryon-mock</HostId>\n{fields}</Error>\n"
+    )
+
+
+def gmt(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class Results:
+    def __init__(self, secret: bytes, recipes: int = 50_000, cache_bytes: int = 128 * 1024 * 1024) -> None:
+        self._secret = secret
+        self._recipes: OrderedDict[str, Recipe] = OrderedDict()
+        self.max_recipes = recipes
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_total = 0
+        self.cache_bytes = cache_bytes
+
+    def add(self, key: str, recipe: Recipe) -> None:
+        self._recipes[key] = recipe
+        while len(self._recipes) > self.max_recipes:
+            old, _ = self._recipes.popitem(last=False)
+            self._forget(old)
+
+    def recipe(self, key: str) -> Recipe | None:
+        return self._recipes.get(key)
+
+    def url(self, base_url: str, key: str, expires: float) -> str:
+        exp = int(expires)
+        query = urlencode({"Expires": exp, "OSSAccessKeyId": ACCESS_KEY_ID,
+                           "Signature": self._sign(key, exp)})
+        return f"{base_url.rstrip('/')}{PREFIX}{key}.png?{query}"
+
+    def verify(self, key: str, expires: str, signature: str) -> bool:
+        if not expires.isdigit():
+            return False
+        return hmac.compare_digest(self._sign(key, int(expires)), signature)
+
+    def cached(self, key: str) -> bytes | None:
+        data = self._cache.get(key)
+        if data is not None:
+            self._cache.move_to_end(key)
+        return data
+
+    def keep(self, key: str, data: bytes) -> None:
+        if len(data) > self.cache_bytes:
+            return
+        self._forget(key)
+        self._cache[key] = data
+        self._cache_total += len(data)
+        while self._cache_total > self.cache_bytes:
+            _, old = self._cache.popitem(last=False)
+            self._cache_total -= len(old)
+
+    def clear(self) -> None:
+        self._recipes.clear()
+        self._cache.clear()
+        self._cache_total = 0
+
+    def _forget(self, key: str) -> None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_total -= len(old)
+
+    def _sign(self, key: str, expires: int) -> str:
+        mac = hmac.new(self._secret, f"GET\n{key}\n{expires}".encode(), hashlib.sha1)
+        return base64.b64encode(mac.digest()).decode()

@@ -1,0 +1,223 @@
+"""Everything one mock server holds, and the vendor-neutral services built on it:
+checking a request's images, planning tasks, and drawing result images."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+
+import contracts
+from contracts.model import Contract, ErrorCode, Operation, resolve_pointer
+from mock_server import assets, images, render
+from mock_server.clock import Clock
+from mock_server.credentials import Credentials
+from mock_server.faults import FaultBook
+from mock_server.fetch import Fetcher
+from mock_server.ids import IdSource
+from mock_server.journal import Journal
+from mock_server.results import Recipe, Results
+from mock_server.settings import Settings
+from mock_server.tasks import Plan, Task, TaskStore
+from mock_server.timing import Timing
+from mock_server.uploads import Uploads
+
+FACTS_CACHE = 512
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """The outcome of reading a request's images: the first error, and what each one was."""
+
+    error: ErrorCode | None
+    facts: Mapping[str, images.ImageFacts]
+
+
+class MockState:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        names = settings.vendors or contracts.vendor_names()
+        self.contracts: dict[str, Contract] = {n: contracts.load(n) for n in names}
+        self.clock = Clock(speed=settings.speed)
+        self.ids = IdSource(settings.seed)
+        self.tasks = TaskStore(per_tenant=settings.tasks_per_tenant)
+        self.faults = FaultBook(seed=settings.seed)
+        self.journal = Journal(per_tenant=settings.journal_per_tenant)
+        self.credentials = Credentials(self.contracts)
+        self.uploads = Uploads()
+        self.results = Results(secret=secrets.token_bytes(32))
+        self.fetcher = Fetcher(settings.remote_images, timeout=settings.fetch_timeout)
+        self.timing: Timing = settings.timing
+        self.tenant_timing: dict[str, Timing] = {}
+        self._facts: OrderedDict[str, images.ImageFacts] = OrderedDict()
+        self.fetcher.mount("/_mock/assets/", self._asset)
+        self.fetcher.mount("/_mock/uploads/", self._upload)
+        self.fetcher.mount("/_mock/results/", self._result)
+        self.load_credentials()
+
+    # -- credentials and tenants -------------------------------------------------------------
+
+    def load_credentials(self) -> None:
+        if self.settings.default_credentials:
+            self.credentials.add_defaults()
+        self.credentials.load(self.settings.credentials)
+
+    def timing_for(self, tenant: str | None) -> Timing:
+        return self.tenant_timing.get(tenant or "", self.timing)
+
+    def retention(self, contract: Contract, tenant: str | None) -> float:
+        return self.timing_for(tenant).retention_seconds or contract.retention_seconds
+
+    def result_ttl(self, contract: Contract, tenant: str | None) -> float:
+        return self.timing_for(tenant).result_ttl_seconds or contract.result_ttl_seconds
+
+    def option(self, contract: Contract, name: str) -> str:
+        return contract.option(name, self.settings.options.get(contract.name, {}))
+
+    def reset(self, tenant: str | None = None) -> None:
+        """Forget tasks, journal, fault rules and timing of one tenant, or of all."""
+        self.tasks.clear(tenant)
+        self.journal.clear(tenant)
+        self.faults.clear(tenant)
+        self.uploads.clear(tenant)
+        if tenant is None:
+            self.tenant_timing.clear()
+            self.timing = self.settings.timing
+            self.results.clear()
+        else:
+            self.tenant_timing.pop(tenant, None)
+
+    # -- images ------------------------------------------------------------------------------
+
+    async def check_images(self, contract: Contract, operation: Operation, doc: Any,
+                           own_host: str) -> ImageCheck:
+        facts: dict[str, images.ImageFacts] = {}
+        for item in operation.images:
+            url = resolve_pointer(doc, item.pointer)
+            if not isinstance(url, str) or not url:
+                continue
+            found, failure = await self.facts(url, item.role, own_host)
+            if found is None:
+                return ImageCheck(contract.trigger(f"image.{failure}"), facts)
+            kind = images.check(found, item.limits, item.persons)
+            if kind is not None:
+                return ImageCheck(contract.trigger(f"image.{kind}"), facts)
+            facts[item.pointer] = found
+        for group in operation.same_size:
+            sizes = {(facts[p].width, facts[p].height) for p in group if p in facts}
+            if len(sizes) > 1:
+                return ImageCheck(contract.trigger("image.size_mismatch"), facts)
+        return ImageCheck(None, facts)
+
+    async def facts(self, url: str, role: str, own_host: str) -> tuple[images.ImageFacts | None, str]:
+        cached = self._facts.get(url)
+        if cached is not None:
+            self._facts.move_to_end(url)
+            return cached, ""
+        fetched = await self.fetcher.get(url, role, own_host)
+        if fetched.data is None:
+            return None, fetched.failure or "unreachable"
+        found = await anyio.to_thread.run_sync(images.inspect, fetched.data)
+        if fetched.cacheable:
+            self._facts[url] = found
+            while len(self._facts) > FACTS_CACHE:
+                self._facts.popitem(last=False)
+        return found, ""
+
+    async def image_bytes(self, url: str, role: str, own_host: str) -> bytes | None:
+        return (await self.fetcher.get(url, role, own_host)).data
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def new_task(self, contract: Contract, operation: Operation, *, task_id: str, tenant: str,
+                 doc: Any, own_host: str, error: ErrorCode | None = None,
+                 pending: Mapping[str, ErrorCode] | None = None,
+                 facts: Mapping[str, images.ImageFacts] | None = None) -> Task:
+        """Plan and store a task; register the recipes of its result images."""
+        timing = self.timing_for(tenant)
+        plan = Plan.make(contract.lifecycle, operation, timing, error)
+        urls = {i.pointer: resolve_pointer(doc, i.pointer) for i in operation.images}
+        roles: dict[str, list[str]] = {}
+        for item in operation.images:
+            url = urls[item.pointer]
+            if isinstance(url, str) and url:
+                roles.setdefault(item.role, []).append(url)
+        size = self._result_size(operation, doc)
+        task = Task(id=task_id, tenant=tenant, vendor=contract.name, operation=operation.name,
+                    created=self.clock.now(), plan=plan, lifecycle=contract.lifecycle,
+                    inputs=roles, results=operation.results, result_size=size,
+                    pending_faults=dict(pending or {}))
+        base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
+        for index in range(operation.results):
+            self.results.add(f"{task_id}-{index}", Recipe(
+                kind="tryon", base=base, garments=tuple(roles.get("garment", ())), size=size,
+                label=task_id, host=own_host))
+        return self.tasks.add(task)
+
+    def result_urls(self, task: Task, base_url: str, contract: Contract) -> list[str]:
+        ended = task.view(self.clock.now()).ended or self.clock.now()
+        expires = ended + self.result_ttl(contract, task.tenant)
+        return [self.results.url(base_url, f"{task.id}-{i}", expires) for i in range(task.results)]
+
+    @staticmethod
+    def _result_size(operation: Operation, doc: Any) -> tuple[int, int] | None:
+        if operation.result_size_pointer is None:
+            return None
+        value = resolve_pointer(doc, operation.result_size_pointer)
+        key = "-1" if value is None else str(value)
+        return operation.result_sizes.get(key)
+
+    # -- result images -------------------------------------------------------------------------
+
+    async def draw(self, key: str) -> bytes | None:
+        """The PNG of a result key, rendered once and kept in a bounded cache."""
+        cached = self.results.cached(key)
+        if cached is not None:
+            return cached
+        recipe = self.results.recipe(key)
+        if recipe is None:
+            return None
+        base = await self.image_bytes(recipe.base, "person", recipe.host) or b""
+        if recipe.kind == "tryon":
+            garments = [await self.image_bytes(g, "garment", recipe.host) or b"" for g in recipe.garments]
+            data = await anyio.to_thread.run_sync(render.render_tryon, base, garments, recipe.size, recipe.label)
+        else:
+            parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
+            data = parsing if recipe.kind == "parsing" else crop
+        self.results.keep(key, data)
+        return data
+
+    async def parse(self, url: str, part: str, host: str, keys: tuple[str, str]) -> tuple[int, ...]:
+        """Segment one garment part now (a synchronous vendor call); keep both images."""
+        data = await self.image_bytes(url, "image", host) or b""
+        parsing, crop, box = await anyio.to_thread.run_sync(render.render_parsing, data, part)
+        self.results.keep(keys[0], parsing)
+        self.results.keep(keys[1], crop)
+        return tuple(box)
+
+    async def _asset(self, name: str, query: str) -> bytes | None:
+        if name not in assets.ASSETS:
+            return None
+        return await anyio.to_thread.run_sync(assets.asset_bytes, name)
+
+    async def _upload(self, name: str, query: str) -> bytes | None:
+        upload = self.uploads.get(name.split(".", 1)[0])
+        return upload.data if upload else None
+
+    async def _result(self, name: str, query: str) -> bytes | None:
+        """A result link on this mock, honoured only while its signature and expiry hold."""
+        key = name.removesuffix(".png")
+        params = dict(parse_qsl(query))
+        if not self.link_valid(key, params):
+            return None
+        return await self.draw(key)
+
+    def link_valid(self, key: str, params: Mapping[str, str]) -> bool:
+        expires = params.get("Expires", "")
+        return self.results.verify(key, expires, params.get("Signature", "")) and (
+            int(expires) >= self.clock.now())

@@ -1,0 +1,110 @@
+"""Run the mock inside a test process: a real uvicorn in a thread, and per-test tenants."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+import contracts
+from mock_server import network
+from mock_server.app import create_app
+from mock_server.settings import Settings
+from mock_server.state import MockState
+
+
+@dataclass
+class Tenant:
+    """Fresh credentials for every vendor, isolated from every other tenant on the server."""
+
+    server: MockServer
+    credentials: dict[str, dict[str, str]]
+
+    def id(self, vendor: str) -> str:
+        return self.credentials[vendor][contracts.load(vendor).tenant_field]
+
+    def base_url(self, vendor: str) -> str:
+        return self.server.url + contracts.load(vendor).base_path
+
+    def journal(self, vendor: str, endpoint: str | None = None) -> list[dict[str, Any]]:
+        params = {"tenant": self.id(vendor), "vendor": vendor}
+        if endpoint:
+            params["endpoint"] = endpoint
+        return self.server.admin("GET", "/journal", params=params).json()["entries"]
+
+    def tasks(self, vendor: str) -> list[dict[str, Any]]:
+        return self.server.admin("GET", "/tasks", params={"tenant": self.id(vendor)}).json()["tasks"]
+
+    def fault(self, vendor: str, **rule: Any) -> dict[str, Any]:
+        rule = {"vendor": vendor, "tenant": self.id(vendor), **rule}
+        return self.server.admin("POST", "/faults", json=rule).json()["rules"][0]
+
+    def scenario(self, vendor: str, name: str) -> None:
+        self.server.admin("POST", f"/scenarios/{name}", json={"tenant": self.id(vendor)})
+
+    def timing(self, vendor: str, **changes: Any) -> dict[str, Any]:
+        return self.server.admin("POST", "/timing", json={"tenant": self.id(vendor), **changes}).json()
+
+    def reset(self) -> None:
+        for vendor in self.credentials:
+            self.server.admin("POST", "/reset", json={"tenant": self.id(vendor)})
+
+
+@dataclass
+class MockServer:
+    """A running mock: its URL and its state (read it; change it through the admin API)."""
+
+    url: str
+    state: MockState
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30, trust_env=False))
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self._http.request(method, f"{self.url}/_mock{path}", **kwargs)
+        response.raise_for_status()
+        return response
+
+    def new_tenant(self) -> Tenant:
+        creds = {name: {f: _secret(name, f) for f in c.credential_fields}
+                 for name, c in self.state.contracts.items()}
+        self.admin("POST", "/credentials", json={v: [c] for v, c in creds.items()})
+        return Tenant(self, creds)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _secret(vendor: str, name: str) -> str:
+    prefix = "sk-" if name == "api_key" else ""
+    return f"{prefix}{vendor[:4]}{secrets.token_hex(12)}"
+
+
+@contextmanager
+def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> Iterator[MockServer]:
+    """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
+    settings = settings or Settings(port=0)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            access_log=False, lifespan="off", http=network.protocol_class())
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("tryon-mock did not start")
+        time.sleep(0.005)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    handle = MockServer(url=f"http://{host}:{port}", state=app.state.mock)
+    try:
+        yield handle
+    finally:
+        handle.close()
+        server.should_exit = True
+        thread.join(timeout)

@@ -1,0 +1,61 @@
+"""How long tasks take and how they progress: by mock time, or by the number of polls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A timing profile. Durations are mock seconds; the contract gives each operation's own.
+
+    ``progress`` is ``"time"`` (status follows the clock) or ``"polls:N"`` (the N-th query of a
+    task finds it finished, earlier ones walk through the running statuses).
+    """
+
+    progress: str = "time"
+    queue_scale: float = 1.0
+    run_scale: float = 1.0
+    queue_seconds: float | None = None
+    run_seconds: float | None = None
+    fail_at: float = 1.0
+    retention_seconds: float | None = None
+    result_ttl_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        parse_progress(self.progress)
+        if not 0.0 <= self.fail_at <= 1.0:
+            raise ValueError("fail_at is a fraction of the run, 0..1")
+        for name in ("queue_scale", "run_scale"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+    @property
+    def polls(self) -> int | None:
+        return parse_progress(self.progress)
+
+    def durations(self, queue_seconds: float, run_seconds: float) -> tuple[float, float]:
+        queue = self.queue_seconds if self.queue_seconds is not None else queue_seconds
+        run = self.run_seconds if self.run_seconds is not None else run_seconds
+        return queue * self.queue_scale, run * self.run_scale
+
+    def merged(self, changes: dict[str, Any]) -> Timing:
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown timing fields: {sorted(unknown)}")
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def parse_progress(text: str) -> int | None:
+    """``"time"`` -> None; ``"polls:N"`` -> N (N >= 1)."""
+    if text == "time":
+        return None
+    kind, _, count = text.partition(":")
+    if kind == "polls" and count.isdigit() and int(count) >= 1:
+        return int(count)
+    raise ValueError(f"progress must be 'time' or 'polls:N', not {text!r}")

@@ -1,0 +1,246 @@
+"""DashScope (Alibaba Cloud Model Studio): Bearer API keys, the ``{code, message, request_id}``
+envelope, async image-synthesis tasks, the task API, and synchronous image-process."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from starlette.responses import Response
+
+import contracts
+from contracts.model import ErrorCode, Operation
+from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response
+from mock_server.results import Recipe
+from mock_server.tasks import FAILED, SUCCEEDED, Task
+
+BEARER = "bearer "
+LIST_TIME = "%Y%m%d%H%M%S"
+DAY = 86400.0
+
+
+class DashScope(Vendor):
+    contract = contracts.load("dashscope")
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "image-synthesis": self.submit,
+            "image-process": self.process,
+            "task-query": self.query,
+            "task-cancel": self.cancel,
+            "task-list": self.list_tasks,
+        }
+
+    # -- envelope and auth -------------------------------------------------------------------
+
+    def authenticate(self, call: Call) -> str:
+        header = call.request.headers.get("authorization", "")
+        if not header.lower().startswith(BEARER) or not header[len(BEARER):].strip():
+            raise call.fail("auth.missing")
+        key = header[len(BEARER):].strip()
+        if self.state.credentials.get(self.contract.name, key) is None:
+            raise call.fail("auth.invalid")
+        return key
+
+    def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
+        body = {"code": str(error.code), "message": error.message, "request_id": call.request_id}
+        return self._json(call, body, error.http_status)
+
+    def _json(self, call: Call, body: dict[str, Any], status: int = 200) -> Response:
+        return json_response(body, status, call.endpoint.content_type,
+                             {"x-request-id": call.request_id})
+
+    # -- service endpoints -------------------------------------------------------------------
+
+    def _operation(self, call: Call) -> tuple[Operation, dict[str, Any]]:
+        doc = call.json()
+        if not isinstance(doc, dict):
+            raise call.fail("body.invalid")
+        envelope = self.contract.validator(call.endpoint.request_schema or "")
+        error = self.contract.request_error(envelope.iter_errors(doc))
+        if error:
+            raise VendorError(error)
+        op = self.contract.operations.get(doc["model"])
+        if op is None:
+            raise call.fail("operation.unknown")
+        if op.endpoint != call.endpoint.id:
+            raise call.fail("operation.wrong_endpoint")
+        error = self.contract.request_error(self.contract.validator(op.request_schema).iter_errors(doc))
+        if error:
+            raise VendorError(error)
+        return op, doc
+
+    async def submit(self, call: Call) -> Response:
+        op, doc = self._operation(call)
+        pending = call.deferred_faults()
+        checked = await self.state.check_images(self.contract, op, doc, call.own_host)
+        failure = pending.pop("task", None)
+        if failure is None and checked.error is not None:
+            if checked.error.can_occur(call.endpoint.kind):
+                raise VendorError(checked.error)
+            failure = checked.error
+        task = self.state.new_task(self.contract, op, task_id=str(self.state.ids.uuid()),
+                                   tenant=call.tenant or "", doc=doc, own_host=call.own_host,
+                                   error=failure, pending=pending)
+        task.extra["request_id"] = call.request_id
+        call.task_id = task.id
+        view = task.view(call.now)
+        return self._json(call, {"output": {"task_status": view.status, "task_id": task.id},
+                                 "request_id": call.request_id})
+
+    async def process(self, call: Call) -> Response:
+        for name, value in self._async_header().items():
+            if call.request.headers.get(name) == value:
+                raise call.fail("header.forbidden", header=name)
+        op, doc = self._operation(call)
+        checked = await self.state.check_images(self.contract, op, doc, call.own_host)
+        if checked.error is not None:
+            raise VendorError(checked.error)
+        item = op.images[0]
+        url = contracts.model.resolve_pointer(doc, item.pointer)
+        facts = checked.facts.get(item.pointer)
+        present = facts.garments if facts and facts.garments is not None else None
+        parts = contracts.model.resolve_pointer(doc, op.parts_pointer or "") or []
+        expires = call.now + self.state.result_ttl(self.contract, call.tenant)
+        parsing: list[str | None] = []
+        crops: list[str | None] = []
+        boxes: list[list[int] | None] = []
+        for index, part in enumerate(parts):
+            if present is not None and part not in present:
+                parsing.append(None)
+                crops.append(None)
+                boxes.append(None)
+                continue
+            keys = [f"{call.request_id}-{kind}-{index}" for kind in ("parsing", "crop")]
+            for key, kind in zip(keys, ("parsing", "crop"), strict=True):
+                self.state.results.add(key, Recipe(kind=kind, base=url, part=part, host=call.own_host))
+            box = await self.state.parse(url, part, call.own_host, (keys[0], keys[1]))
+            parsing.append(self.state.results.url(call.base_url, keys[0], expires))
+            crops.append(self.state.results.url(call.base_url, keys[1], expires))
+            boxes.append(list(box))
+        return self._json(call, {
+            "output": {"parsing_img_url": parsing, "crop_img_url": crops, "bbox": boxes},
+            "usage": {"image_count": 1},
+            "request_id": call.request_id,
+        })
+
+    def _async_header(self) -> dict[str, str]:
+        submit = next(e for e in self.contract.endpoints if e.kind == "submit")
+        return dict(submit.headers)
+
+    # -- task endpoints ----------------------------------------------------------------------
+
+    def _task(self, call: Call) -> Task | None:
+        task_id = call.request.path_params.get("task_id", "")
+        call.task_id = task_id
+        return self.state.tasks.get(call.tenant or "", task_id, call.now,
+                                    self.state.retention(self.contract, call.tenant))
+
+    async def query(self, call: Call) -> Response:
+        task = self._task(call)
+        if task is None:
+            return self._json(call, {"request_id": call.request_id, "output": {
+                "task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}})
+        fault = task.take_fault("query")
+        if fault is not None:
+            raise VendorError(fault)
+        view = task.poll(call.now)
+        output: dict[str, Any] = {"task_id": task.id, "task_status": view.status,
+                                  "submit_time": self._time(view.submitted)}
+        if view.scheduled is not None:
+            output["scheduled_time"] = self._time(view.scheduled)
+        if view.ended is not None:
+            output["end_time"] = self._time(view.ended)
+        body: dict[str, Any] = {"request_id": call.request_id, "output": output}
+        if view.stage == SUCCEEDED:
+            url = self.state.result_urls(task, call.base_url, self.contract)[0]
+            op = self.contract.operations[task.operation]
+            if "refiner_result" in op.options and self.state.option(self.contract, "refiner_result") == "results":
+                output["results"] = {"image_url": url}
+            else:
+                output["image_url"] = url
+            body["usage"] = {"image_count": task.results}
+        elif view.stage == FAILED and view.error is not None:
+            output["code"] = str(view.error.code)
+            output["message"] = view.error.message
+        return self._json(call, body)
+
+    async def cancel(self, call: Call) -> Response:
+        task = self._task(call)
+        if task is None:
+            raise call.fail("task.not_cancelable")
+        fault = task.take_fault("cancel")
+        if fault is not None:
+            raise VendorError(fault)
+        if not task.cancel(call.now):
+            raise call.fail("task.not_cancelable")
+        return self._json(call, {"request_id": call.request_id})
+
+    async def list_tasks(self, call: Call) -> Response:
+        q = call.request.query_params
+        try:
+            page_no = int(q.get("page_no") or 1)
+            page_size = int(q.get("page_size") or 10)
+            end = self._parse_list_time(q.get("end_time")) or call.now
+            start = self._parse_list_time(q.get("start_time")) or end - DAY
+        except ValueError:
+            raise call.fail("list.invalid") from None
+        if page_no < 1 or not 1 <= page_size <= 100 or end < start or end - start > DAY:
+            raise call.fail("list.invalid")
+        retention = self.state.retention(self.contract, call.tenant)
+        rows = []
+        for task in self.state.tasks.of(call.tenant or "", call.now, retention):
+            view = task.view(call.now)
+            if not start <= task.created <= end:
+                continue
+            if q.get("task_id") and q["task_id"] != task.id:
+                continue
+            if q.get("model_name") and q["model_name"] != task.operation:
+                continue
+            if q.get("status") and q["status"] != view.status:
+                continue
+            rows.append(self._list_row(call, task, view))
+        rows.reverse()
+        page = rows[(page_no - 1) * page_size: page_no * page_size]
+        return self._json(call, {
+            "request_id": call.request_id, "total": len(rows),
+            "total_page": math.ceil(len(rows) / page_size), "page_no": page_no,
+            "page_size": page_size, "data": page,
+        })
+
+    def _list_row(self, call: Call, task: Task, view: Any) -> dict[str, Any]:
+        uid = str(int(hashlib.sha256(task.tenant.encode()).hexdigest()[:15], 16))
+        endpoint = self.contract.endpoint(self.contract.operations[task.operation].endpoint)
+        service = endpoint.paths[0].removeprefix(self.contract.base_path + "/services/")
+        row: dict[str, Any] = {
+            "api_key_id": uid[:5], "caller_parent_id": uid, "caller_uid": uid,
+            "gmt_create": _ms(task.created), "model_name": task.operation, "region": "cn-beijing",
+            "request_id": task.extra.get("request_id", ""),
+            "start_time": _ms(view.scheduled or task.created), "status": view.status,
+            "task_id": task.id,
+            "user_api_unique_key": f"apikey:v1:{service.replace('/', ':')}:{task.operation}",
+        }
+        if view.ended is not None:
+            row["end_time"] = _ms(view.ended)
+        return row
+
+    # -- time formats ------------------------------------------------------------------------
+
+    def _zone(self) -> timezone:
+        sign = -1 if self.contract.time_zone.startswith("-") else 1
+        hours, minutes = self.contract.time_zone[1:].split(":")
+        return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+    def _time(self, epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, self._zone()).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+    def _parse_list_time(self, text: str | None) -> float | None:
+        if not text:
+            return None
+        return datetime.strptime(text, LIST_TIME).replace(tzinfo=self._zone()).timestamp()
+
+
+def _ms(epoch: float) -> int:
+    return int(epoch * 1000)
