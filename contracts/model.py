@@ -296,7 +296,8 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         triggers=MappingProxyType(dict(raw["triggers"])),
         request_errors=tuple(RequestErrorRule(**r) for r in raw["request_errors"]),
         options=MappingProxyType(
-            {k: Option(k, v["default"], tuple(v["choices"]), v["description"]) for k, v in raw.get("options", {}).items()}
+            {k: Option(k, v["default"], tuple(v["choices"]), v["description"])
+             for k, v in raw.get("options", {}).items()}
         ),
         retention_seconds=float(raw["retention_seconds"]),
         result_ttl_seconds=float(raw["result_ttl_seconds"]),
@@ -319,6 +320,8 @@ def _cross_check(c: Contract) -> None:
     for op in c.operations.values():
         if op.endpoint not in endpoint_ids:
             raise ContractError(f"{c.name}: operation {op.name} names unknown endpoint {op.endpoint!r}")
+        if not set(op.options) <= set(c.options):
+            raise ContractError(f"{c.name}: operation {op.name} names an unknown option")
     for key in c.options.values():
         if key.default not in key.choices:
             raise ContractError(f"{c.name}: option {key.name} default is not a choice")
@@ -418,12 +421,12 @@ def bundle(name: str) -> dict[str, Any]:
 def resolve_pointer(doc: Any, pointer: str) -> Any:
     """The value at a JSON pointer, or None where the path does not exist."""
     cur = doc
-    for part in pointer.lstrip("/").split("/") if pointer else []:
-        part = part.replace("~1", "/").replace("~0", "~")
+    for raw in pointer.lstrip("/").split("/") if pointer else []:
+        key = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(cur, dict):
-            cur = cur.get(part)
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
+            cur = cur.get(key)
+        elif isinstance(cur, list) and key.isdigit() and int(key) < len(cur):
+            cur = cur[int(key)]
         else:
             return None
     return cur

@@ -60,32 +60,37 @@ async def _body(request: Request) -> dict[str, Any]:
     return doc
 
 
-def routes(state: MockState) -> list[Route]:  # noqa: C901 - one closure per admin route
-    async def health(request: Request) -> Response:
+class Admin:
+    """The admin routes over one mock's state."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+
+    async def health(self, request: Request) -> Response:
         return JSONResponse({
-            "status": "ok", "vendors": sorted(state.contracts), "clock": state.clock.snapshot(),
-            "tasks": state.tasks.count(), "journal": state.journal.size(),
+            "status": "ok", "vendors": sorted(self.state.contracts), "clock": self.state.clock.snapshot(),
+            "tasks": self.state.tasks.count(), "journal": self.state.journal.size(),
         })
 
-    async def reset(request: Request) -> Response:
+    async def reset(self, request: Request) -> Response:
         tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        state.reset(tenant)
+        self.state.reset(tenant)
         return JSONResponse({"reset": tenant or "all"})
 
-    async def journal(request: Request) -> Response:
+    async def journal(self, request: Request) -> Response:
         q = request.query_params
-        entries = state.journal.query(
+        entries = self.state.journal.query(
             tenant=q.get("tenant"), vendor=q.get("vendor"), endpoint=q.get("endpoint"),
             since=int(q.get("since") or 0), limit=int(q["limit"]) if q.get("limit") else None)
         return JSONResponse({"entries": [e.as_dict() for e in entries]})
 
-    async def tasks(request: Request) -> Response:
+    async def tasks(self, request: Request) -> Response:
         q = request.query_params
-        now = state.clock.now()
-        tenants = [q["tenant"]] if q.get("tenant") else state.tasks.tenants()
+        now = self.state.clock.now()
+        tenants = [q["tenant"]] if q.get("tenant") else self.state.tasks.tenants()
         rows = []
         for tenant in tenants:
-            for task in state.tasks.of(tenant, now, float("inf")):
+            for task in self.state.tasks.of(tenant, now, float("inf")):
                 if q.get("vendor") and task.vendor != q["vendor"]:
                     continue
                 view = task.view(now)
@@ -97,29 +102,29 @@ def routes(state: MockState) -> list[Route]:  # noqa: C901 - one closure per adm
                 })
         return JSONResponse({"tasks": rows})
 
-    async def clock(request: Request) -> Response:
+    async def clock(self, request: Request) -> Response:
         if request.method == "POST":
             body = await _body(request)
             if "speed" in body:
-                state.clock.set_speed(float(body["speed"]))
+                self.state.clock.set_speed(float(body["speed"]))
             if "advance" in body:
-                state.clock.advance(float(body["advance"]))
+                self.state.clock.advance(float(body["advance"]))
             if "set" in body:
-                state.clock.set(float(body["set"]))
-        return JSONResponse(state.clock.snapshot())
+                self.state.clock.set(float(body["set"]))
+        return JSONResponse(self.state.clock.snapshot())
 
-    async def timing(request: Request) -> Response:
+    async def timing(self, request: Request) -> Response:
         body = await _body(request)
         tenant = body.pop("tenant", None) or request.query_params.get("tenant")
         if request.method == "POST":
-            updated = state.timing_for(tenant).merged(body)
+            updated = self.state.timing_for(tenant).merged(body)
             if tenant:
-                state.tenant_timing[tenant] = updated
+                self.state.tenant_timing[tenant] = updated
             else:
-                state.timing = updated
-        return JSONResponse(state.timing_for(tenant).as_dict())
+                self.state.timing = updated
+        return JSONResponse(self.state.timing_for(tenant).as_dict())
 
-    async def faults(request: Request) -> Response:
+    async def faults(self, request: Request) -> Response:
         tenant = request.query_params.get("tenant")
         if request.method == "POST":
             raw = await request.body()
@@ -130,58 +135,58 @@ def routes(state: MockState) -> list[Route]:  # noqa: C901 - one closure per adm
             rules = doc if isinstance(doc, list) else [doc]
             if not all(isinstance(r, dict) for r in rules):
                 raise AdminError("a rule is a JSON object")
-            made = [state.faults.add(r, state.contracts) for r in rules]
+            made = [self.state.faults.add(r, self.state.contracts) for r in rules]
             return JSONResponse({"rules": [r.as_dict() for r in made]}, status_code=201)
         if request.method == "DELETE":
-            state.faults.clear(tenant)
-        return JSONResponse({"rules": [r.as_dict() for r in state.faults.rules(tenant)]})
+            self.state.faults.clear(tenant)
+        return JSONResponse({"rules": [r.as_dict() for r in self.state.faults.rules(tenant)]})
 
-    async def scenarios(request: Request) -> Response:
+    async def scenarios(self, request: Request) -> Response:
         if request.method == "POST":
             doc = await _body(request)
             tenant = doc.pop("tenant", None) or request.query_params.get("tenant")
-            scenario.apply(state, doc, tenant)
+            scenario.apply(self.state, doc, tenant)
             return JSONResponse({"applied": doc["name"], "tenant": tenant})
         return JSONResponse({"scenarios": [
             {"name": n, "description": scenario.load(n)["description"]} for n in scenario.names()]})
 
-    async def scenario_load(request: Request) -> Response:
+    async def scenario_load(self, request: Request) -> Response:
         name = request.path_params["name"]
         tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        scenario.apply(state, scenario.load(name), tenant)
+        scenario.apply(self.state, scenario.load(name), tenant)
         return JSONResponse({"applied": name, "tenant": tenant})
 
-    async def credentials(request: Request) -> Response:
+    async def credentials(self, request: Request) -> Response:
         if request.method == "POST":
-            tenants = state.credentials.load(await _body(request))
+            tenants = self.state.credentials.load(await _body(request))
             return JSONResponse({"tenants": tenants}, status_code=201)
-        return JSONResponse(state.credentials.listing())
+        return JSONResponse(self.state.credentials.listing())
 
-    async def contract_list(request: Request) -> Response:
-        return JSONResponse({"contracts": sorted(state.contracts)})
+    async def contract_list(self, request: Request) -> Response:
+        return JSONResponse({"contracts": sorted(self.state.contracts)})
 
-    async def contract(request: Request) -> Response:
+    async def contract(self, request: Request) -> Response:
         name = request.path_params["vendor"]
-        if name not in state.contracts:
+        if name not in self.state.contracts:
             raise AdminError(f"no vendor {name!r}", 404)
         return JSONResponse(contracts.model.bundle(name))
 
-    async def asset_list(request: Request) -> Response:
+    async def asset_list(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         return JSONResponse({"assets": [
             {"name": a.name, "url": f"{base}{PREFIX}/assets/{a.name}", "media_type": a.media_type,
              "width": a.width, "height": a.height, "trips": a.trips, "description": a.description}
             for a in assets.ASSETS.values()]})
 
-    async def asset(request: Request) -> Response:
+    async def asset(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in assets.ASSETS:
             raise AdminError(f"no asset {name!r}", 404)
         data = await anyio.to_thread.run_sync(assets.asset_bytes, name)
         return Response(data, media_type=assets.ASSETS[name].media_type)
 
-    async def upload(request: Request) -> Response:
-        limit = state.uploads.max_file
+    async def upload(self, request: Request) -> Response:
+        limit = self.state.uploads.max_file
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise AdminError(f"an upload holds at most {limit} bytes", 413)
@@ -194,57 +199,58 @@ def routes(state: MockState) -> list[Route]:  # noqa: C901 - one closure per adm
             raise AdminError("send the image bytes as the request body")
         facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
-        item = state.uploads.put(Upload(
-            id=state.ids.hex(24), data=bytes(data), tenant=request.query_params.get("tenant"),
+        item = self.state.uploads.put(Upload(
+            id=self.state.ids.hex(24), data=bytes(data), tenant=request.query_params.get("tenant"),
             media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream")))
         url = f"{str(request.base_url).rstrip('/')}{PREFIX}/uploads/{item.id}.{ext}"
         return JSONResponse({"id": item.id, "url": url, "bytes": len(data), "format": facts.format,
                              "width": facts.width, "height": facts.height}, status_code=201)
 
-    async def uploaded(request: Request) -> Response:
-        item = state.uploads.get(request.path_params["name"].split(".", 1)[0])
+    async def uploaded(self, request: Request) -> Response:
+        item = self.state.uploads.get(request.path_params["name"].split(".", 1)[0])
         if item is None:
             raise AdminError("no such upload", 404)
         return Response(item.data, media_type=item.media_type)
 
-    async def result(request: Request) -> Response:
+    async def result(self, request: Request) -> Response:
         key = request.path_params["key"]
         params = dict(parse_qsl(request.url.query))
-        rid = state.ids.hex(24).upper()
+        rid = self.state.ids.hex(24).upper()
         xml = "application/xml"
-        if not state.results.verify(key, params.get("Expires", ""), params.get("Signature", "")):
+        if not self.state.results.verify(key, params.get("Expires", ""), params.get("Signature", "")):
             return Response(oss_error(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided. "
                 "Check your key and signing method.", rid), 403, media_type=xml)
-        if int(params["Expires"]) < state.clock.now():
+        if int(params["Expires"]) < self.state.clock.now():
             return Response(oss_error(
                 "AccessDenied", "Request has expired.", rid,
-                Expires=gmt(int(params["Expires"])), ServerTime=gmt(state.clock.now())),
+                Expires=gmt(int(params["Expires"])), ServerTime=gmt(self.state.clock.now())),
                 403, media_type=xml)
-        data = await state.draw(key)
+        data = await self.state.draw(key)
         if data is None:
             return Response(oss_error("NoSuchKey", "The specified key does not exist.", rid,
                                       Key=f"{key}.png"), 404, media_type=xml)
         return Response(data, media_type="image/png")
 
-    table: list[tuple[str, Endpoint, list[str]]] = [
-        ("/health", health, ["GET"]),
-        ("/reset", reset, ["POST"]),
-        ("/journal", journal, ["GET"]),
-        ("/tasks", tasks, ["GET"]),
-        ("/clock", clock, ["GET", "POST"]),
-        ("/timing", timing, ["GET", "POST"]),
-        ("/faults", faults, ["GET", "POST", "DELETE"]),
-        ("/scenarios", scenarios, ["GET", "POST"]),
-        ("/scenarios/{name}", scenario_load, ["POST"]),
-        ("/credentials", credentials, ["GET", "POST"]),
-        ("/contracts", contract_list, ["GET"]),
-        ("/contracts/{vendor}", contract, ["GET"]),
-        ("/assets", asset_list, ["GET"]),
-        ("/assets/{name}", asset, ["GET"]),
-        ("/uploads", upload, ["POST"]),
-        ("/uploads/{name}", uploaded, ["GET"]),
-        ("/results/{key}.png", result, ["GET"]),
-    ]
-    return [Route(PREFIX + path, _guard(fn), methods=methods) for path, fn, methods in table]
+    def routes(self) -> list[Route]:
+        table: list[tuple[str, Endpoint, list[str]]] = [
+            ("/health", self.health, ["GET"]),
+            ("/reset", self.reset, ["POST"]),
+            ("/journal", self.journal, ["GET"]),
+            ("/tasks", self.tasks, ["GET"]),
+            ("/clock", self.clock, ["GET", "POST"]),
+            ("/timing", self.timing, ["GET", "POST"]),
+            ("/faults", self.faults, ["GET", "POST", "DELETE"]),
+            ("/scenarios", self.scenarios, ["GET", "POST"]),
+            ("/scenarios/{name}", self.scenario_load, ["POST"]),
+            ("/credentials", self.credentials, ["GET", "POST"]),
+            ("/contracts", self.contract_list, ["GET"]),
+            ("/contracts/{vendor}", self.contract, ["GET"]),
+            ("/assets", self.asset_list, ["GET"]),
+            ("/assets/{name}", self.asset, ["GET"]),
+            ("/uploads", self.upload, ["POST"]),
+            ("/uploads/{name}", self.uploaded, ["GET"]),
+            ("/results/{key}.png", self.result, ["GET"]),
+        ]
+        return [Route(PREFIX + path, _guard(fn), methods=methods) for path, fn, methods in table]

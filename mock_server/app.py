@@ -13,7 +13,7 @@ from mock_server.vendors import VENDORS
 def create_app(settings: Settings | None = None) -> Starlette:
     state = MockState(settings or Settings())
     vendors = [VENDORS[name](state) for name in state.contracts if name in VENDORS]
-    routes = admin.routes(state)
+    routes = admin.Admin(state).routes()
     for vendor in vendors:
         routes.extend(vendor.routes())
     routes.extend(vendor.fallback() for vendor in vendors)

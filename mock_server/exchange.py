@@ -23,6 +23,7 @@ from mock_server import faults, network
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.journal import ANONYMOUS, Entry, body_text
 from mock_server.state import MockState
+from mock_server.tasks import Task
 
 _NOT_PARSED = object()
 
@@ -90,6 +91,13 @@ class Call:
     def fail(self, situation: str, **details: Any) -> VendorError:
         return VendorError(self.contract.trigger(situation), **details)
 
+    def raise_deferred(self, task: Task) -> None:
+        """Answer with a fault an earlier submit left for this kind of call on this task."""
+        error = task.take_fault(self.endpoint.kind)
+        if error is not None:
+            self.fault = Fault(error=error, at=self.endpoint.kind, source="deferred")
+            raise VendorError(error)
+
     def deferred_faults(self) -> dict[str, ErrorCode]:
         """Faults injected at this submit that show later: on the task or on its next reads."""
         f = self.fault
@@ -148,6 +156,7 @@ class Vendor:
             response = await vendor._answer(call, handler, entry)
             entry.tenant = call.tenant or ANONYMOUS
             entry.status = response.status_code
+            entry.fault = call.fault.as_dict() if call.fault else None
             entry.task_id = call.task_id
             state.journal.record(entry)
             if call.fault and call.fault.network == "truncate":
@@ -166,7 +175,6 @@ class Vendor:
                     raise call.fail("header.missing", header=name)
             call.fault = self._fault(call)
             if call.fault:
-                entry.fault = call.fault.as_dict()
                 if call.fault.delay:
                     await asyncio.sleep(call.fault.delay)
                 if call.fault.network == "reset":

@@ -25,7 +25,7 @@ from contracts.model import Contract, ErrorCode
 HEADER = "x-mock-fault"
 NETWORK = ("reset", "truncate")
 MARKER = re.compile(r"mock-error[=:/]([A-Za-z0-9_.\-]+)")
-AFTER_SUBMIT = ("task", "query", "cancel", "list")
+AFTER_SUBMIT = ("task", "query", "cancel")
 
 
 class FaultSpecError(ValueError):

@@ -84,18 +84,17 @@ class Fetcher:
     async def _download(self, url: str) -> Fetched:
         try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
-                                         trust_env=False) as client:
-                async with client.stream("GET", url) as resp:
-                    if resp.status_code != 200:
-                        return Fetched(None, UNREACHABLE)
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in resp.aiter_bytes():
-                        size += len(chunk)
-                        if size > self.max_bytes:
-                            return Fetched(None, "bytes")
-                        chunks.append(chunk)
-                    return Fetched(b"".join(chunks))
+                                         trust_env=False) as client, client.stream("GET", url) as resp:
+                if resp.status_code != 200:
+                    return Fetched(None, UNREACHABLE)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        return Fetched(None, "bytes")
+                    chunks.append(chunk)
+                return Fetched(b"".join(chunks))
         except httpx.TimeoutException:
             return Fetched(None, TIMEOUT)
         except (httpx.HTTPError, OSError, ValueError):

@@ -9,6 +9,7 @@ library reports for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from typing import Any
@@ -55,10 +56,8 @@ async def reset(scope: Scope, receive: Receive) -> None:
     if transport is None:
         raise ConnectionResetError("tryon-mock network fault: connection reset")
     sock = transport.get_extra_info("socket")
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except (AttributeError, OSError):
-        pass
     transport.abort()
     await _until_disconnect(receive)
 

@@ -121,9 +121,12 @@ def _place(canvas: Image.Image, cutout: Image.Image, part: str) -> None:
     canvas.paste(fitted, (x1 + (x2 - x1 - w) // 2, y1), fitted)
 
 
-@lru_cache(maxsize=16)
 def _font(size: int) -> FontType:
-    """Pillow's bundled font at ``size`` (bitmap fallback without FreeType)."""
+    """Pillow's bundled font at ``size`` (bitmap fallback without FreeType).
+
+    Not cached: loading is cheap, and font objects are not shared across the
+    worker threads that render results.
+    """
     try:
         return ImageFont.load_default(size=size)
     except (ImportError, OSError):

@@ -22,7 +22,7 @@ from mock_server.fetch import Fetcher
 from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.results import Recipe, Results
-from mock_server.settings import Settings
+from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
 from mock_server.timing import Timing
 from mock_server.uploads import Uploads
@@ -58,7 +58,19 @@ class MockState:
         self.fetcher.mount("/_mock/assets/", self._asset)
         self.fetcher.mount("/_mock/uploads/", self._upload)
         self.fetcher.mount("/_mock/results/", self._result)
+        self._check_options()
         self.load_credentials()
+
+    def _check_options(self) -> None:
+        for vendor, values in self.settings.options.items():
+            contract = self.contracts.get(vendor)
+            if contract is None:
+                raise SettingsError(f"option for unknown vendor {vendor!r}")
+            for name, value in values.items():
+                option = contract.options.get(name)
+                if option is None or value not in option.choices:
+                    known = {o.name: o.choices for o in contract.options.values()}
+                    raise SettingsError(f"{vendor}.{name}={value!r} is not one of {known}")
 
     # -- credentials and tenants -------------------------------------------------------------
 
@@ -184,8 +196,10 @@ class MockState:
             return None
         base = await self.image_bytes(recipe.base, "person", recipe.host) or b""
         if recipe.kind == "tryon":
-            garments = [await self.image_bytes(g, "garment", recipe.host) or b"" for g in recipe.garments]
-            data = await anyio.to_thread.run_sync(render.render_tryon, base, garments, recipe.size, recipe.label)
+            garments = [await self.image_bytes(g, "garment", recipe.host) or b""
+                        for g in recipe.garments]
+            data = await anyio.to_thread.run_sync(
+                render.render_tryon, base, garments, recipe.size, recipe.label)
         else:
             parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
             data = parsing if recipe.kind == "parsing" else crop

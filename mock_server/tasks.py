@@ -41,7 +41,7 @@ class Plan:
         queue, run = timing.durations(operation.queue_seconds, operation.run_seconds)
         first, *rest = lifecycle.phases
         weight = sum(p.weight for p in rest) or 1.0
-        phases = ((first.status, queue),) + tuple((p.status, run * p.weight / weight) for p in rest)
+        phases = ((first.status, queue), *((p.status, run * p.weight / weight) for p in rest))
         return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
 
 
@@ -116,14 +116,15 @@ class Task:
         t = self.created
         for status, duration in self.plan.phases:
             if duration > 0 and now < t + duration:
-                stage = QUEUED if t == self.created else RUNNING
-                return TaskView(status, stage, self.created, scheduled if stage == RUNNING else None, None, None)
+                if t == self.created:
+                    return TaskView(status, QUEUED, self.created, None, None, None)
+                return TaskView(status, RUNNING, self.created, scheduled, None, None)
             t += duration
         return self._outcome(end, scheduled)  # pragma: no cover - total covers every phase
 
     def _by_polls(self, now: float) -> TaskView:
         need = self.plan.polls or 1
-        phases = [p for i, p in enumerate(self.plan.phases) if i == 0 or p[1] > 0 or len(self.plan.phases) == 1]
+        phases = [p for i, p in enumerate(self.plan.phases) if i == 0 or p[1] > 0]
         if self.polls >= need:
             ended = self._observed.setdefault("ended", now)
             scheduled = self._observed.setdefault("scheduled", ended)

@@ -94,9 +94,8 @@ def test_undecodable_really_fails_to_decode() -> None:
     data = assets.asset_bytes("undecodable.png")
     assert (asset.width, asset.height) == (0, 0)
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
-    with pytest.raises((OSError, SyntaxError, ValueError)):
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
+    with pytest.raises((OSError, SyntaxError, ValueError)), Image.open(io.BytesIO(data)) as im:
+        im.load()
 
 
 def test_mask_is_binary_torso() -> None:

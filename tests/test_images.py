@@ -6,7 +6,7 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pytest
@@ -81,7 +81,7 @@ def test_catalogue_is_covered() -> None:
     assert set(EXPECTED) == set(assets.ASSETS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def asset_facts(name: str) -> ImageFacts:
     """``inspect`` of a catalogue image, computed once per test session."""
     return images.inspect(assets.asset_bytes(name))

@@ -19,6 +19,7 @@ from mock_server.tasks import FAILED, SUCCEEDED, Task
 BEARER = "bearer "
 LIST_TIME = "%Y%m%d%H%M%S"
 DAY = 86400.0
+LEGACY_RESULT = "refiner_result"
 
 
 class DashScope(Vendor):
@@ -143,9 +144,7 @@ class DashScope(Vendor):
         if task is None:
             return self._json(call, {"request_id": call.request_id, "output": {
                 "task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}})
-        fault = task.take_fault("query")
-        if fault is not None:
-            raise VendorError(fault)
+        call.raise_deferred(task)
         view = task.poll(call.now)
         output: dict[str, Any] = {"task_id": task.id, "task_status": view.status,
                                   "submit_time": self._time(view.submitted)}
@@ -157,7 +156,8 @@ class DashScope(Vendor):
         if view.stage == SUCCEEDED:
             url = self.state.result_urls(task, call.base_url, self.contract)[0]
             op = self.contract.operations[task.operation]
-            if "refiner_result" in op.options and self.state.option(self.contract, "refiner_result") == "results":
+            legacy = self.state.option(self.contract, LEGACY_RESULT) == "results"
+            if LEGACY_RESULT in op.options and legacy:
                 output["results"] = {"image_url": url}
             else:
                 output["image_url"] = url
@@ -171,9 +171,7 @@ class DashScope(Vendor):
         task = self._task(call)
         if task is None:
             raise call.fail("task.not_cancelable")
-        fault = task.take_fault("cancel")
-        if fault is not None:
-            raise VendorError(fault)
+        call.raise_deferred(task)
         if not task.cancel(call.now):
             raise call.fail("task.not_cancelable")
         return self._json(call, {"request_id": call.request_id})
