@@ -41,6 +41,14 @@ class BodyTooLarge(Exception):
     pass
 
 
+def parse_json(raw: bytes) -> Any:
+    """JSON from a request body; ValueError for anything that is not (too deep nesting included)."""
+    try:
+        return json.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
 def json_response(body: Any, status: int = 200, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> Response:
     """Compact JSON, UTF-8, with exactly the content type the vendor sends."""
@@ -80,7 +88,7 @@ class Call:
         """The body as JSON; a vendor error (trigger ``body.invalid``) when it is not."""
         if self._json is _NOT_PARSED:
             try:
-                self._json = json.loads(self.body)
+                self._json = parse_json(self.body)
             except ValueError:
                 self._json = None
                 raise VendorError(self.contract.trigger("body.invalid")) from None
@@ -203,7 +211,7 @@ class Vendor:
             return rule
         if b"mock-error" in call.body:
             try:
-                doc = json.loads(call.body)
+                doc = parse_json(call.body)
             except ValueError:
                 return None
             return faults.find_marker(faults.strings(doc), self.contract, kind)

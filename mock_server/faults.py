@@ -120,15 +120,16 @@ def find_marker(values: Iterable[str], contract: Contract, kind: str) -> Fault |
 
 
 def strings(doc: Any) -> Iterable[str]:
-    """Every string in a JSON document (keys excluded)."""
-    if isinstance(doc, str):
-        yield doc
-    elif isinstance(doc, dict):
-        for v in doc.values():
-            yield from strings(v)
-    elif isinstance(doc, list):
-        for v in doc:
-            yield from strings(v)
+    """Every string in a JSON document (keys excluded), however deep."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 @dataclass

@@ -26,8 +26,10 @@ def test_submit_answers_pending_with_a_task_id(ds: DashScopeCaller) -> None:
 
 @pytest.mark.parametrize("path", [SYNTHESIS, SYNTHESIS + "/"])
 def test_both_spellings_of_the_submit_path(ds: DashScopeCaller, path: str) -> None:
-    body = {"model": "aitryon", "input": {"person_image_url": asset("person.png"),
-                                          "bottom_garment_url": asset("bottom.png")}}
+    body = {
+        "model": "aitryon",
+        "input": {"person_image_url": asset("person.png"), "bottom_garment_url": asset("bottom.png")},
+    }
     response = ds.client.post(path, json=body, headers=ds.headers())
     assert response.status_code == 200
 
@@ -57,7 +59,9 @@ def test_succeeded_task_has_times_usage_and_a_real_result(ds: DashScopeCaller) -
     assert Image.open(io.BytesIO(image.content)).size == (768, 1024)
 
 
-@pytest.mark.parametrize(("resolution", "size"), [(-1, (768, 1024)), (1024, (576, 1024)), (1280, (720, 1280))])
+@pytest.mark.parametrize(
+    ("resolution", "size"), [(-1, (768, 1024)), (1024, (576, 1024)), (1280, (720, 1280))]
+)
 def test_resolution_sets_the_result_size(ds: DashScopeCaller, resolution: int, size: tuple[int, int]) -> None:
     task_id = ds.task_id(parameters={"resolution": resolution, "restore_face": True})
     ds.advance(3600)
@@ -69,9 +73,15 @@ def test_refiner_takes_the_first_stage_result(ds: DashScopeCaller) -> None:
     first = ds.task_id()
     ds.advance(3600)
     coarse = ds.output(first)["image_url"]
-    refined = ds.task_id(model="aitryon-refiner", inputs={
-        "person_image_url": asset("person.png"), "top_garment_url": asset("top.png"),
-        "coarse_image_url": coarse}, parameters={"gender": "woman"})
+    refined = ds.task_id(
+        model="aitryon-refiner",
+        inputs={
+            "person_image_url": asset("person.png"),
+            "top_garment_url": asset("top.png"),
+            "coarse_image_url": coarse,
+        },
+        parameters={"gender": "woman"},
+    )
     ds.advance(3600)
     out = ds.output(refined)
     assert out["task_status"] == LIFE.succeeded and "image_url" in out and "results" not in out
@@ -80,9 +90,15 @@ def test_refiner_takes_the_first_stage_result(ds: DashScopeCaller) -> None:
 def test_refiner_legacy_result_shape_is_a_setting() -> None:
     app = create_app(Settings(speed=0, options={"dashscope": {"refiner_result": "results"}}))
     ds = DashScopeCaller(TestClient(app))
-    refined = ds.task_id(model="aitryon-refiner", inputs={
-        "person_image_url": asset("person.png"), "top_garment_url": asset("top.png"),
-        "coarse_image_url": asset("coarse.png")}, parameters={"gender": "man"})
+    refined = ds.task_id(
+        model="aitryon-refiner",
+        inputs={
+            "person_image_url": asset("person.png"),
+            "top_garment_url": asset("top.png"),
+            "coarse_image_url": asset("coarse.png"),
+        },
+        parameters={"gender": "man"},
+    )
     first = ds.task_id()
     ds.advance(3600)
     assert set(ds.output(refined)["results"]) == {"image_url"}
@@ -95,23 +111,37 @@ def test_unknown_option_value_is_refused() -> None:
 
 
 def test_size_mismatch_of_person_and_coarse_fails_the_task(ds: DashScopeCaller) -> None:
-    task_id = ds.task_id(model="aitryon-refiner", inputs={
-        "person_image_url": asset("person.png"), "top_garment_url": asset("top.png"),
-        "coarse_image_url": asset("coarse-mismatch.png")}, parameters={"gender": "woman"})
+    task_id = ds.task_id(
+        model="aitryon-refiner",
+        inputs={
+            "person_image_url": asset("person.png"),
+            "top_garment_url": asset("top.png"),
+            "coarse_image_url": asset("coarse-mismatch.png"),
+        },
+        parameters={"gender": "woman"},
+    )
     ds.advance(3600)
     out = ds.output(task_id)
     expected = DS.trigger("image.size_mismatch")
     assert (out["task_status"], out["code"], out["message"]) == (LIFE.failed, expected.code, expected.message)
 
 
-@pytest.mark.parametrize(("name", "situation"), [
-    ("two-persons.png", "image.multi_person"), ("no-person.png", "image.no_person"),
-    ("too-small.png", "image.side"), ("too-large.png", "image.side"),
-    ("too-heavy.png", "image.bytes"), ("too-light.png", "image.bytes"),
-    ("wrong-format.gif", "image.format"), ("undecodable.png", "image.undecodable"),
-])
+@pytest.mark.parametrize(
+    ("name", "situation"),
+    [
+        ("two-persons.png", "image.multi_person"),
+        ("no-person.png", "image.no_person"),
+        ("too-small.png", "image.side"),
+        ("too-large.png", "image.side"),
+        ("too-heavy.png", "image.bytes"),
+        ("too-light.png", "image.bytes"),
+        ("wrong-format.gif", "image.format"),
+        ("undecodable.png", "image.undecodable"),
+    ],
+)
 def test_bad_person_images_fail_the_task_with_the_documented_code(
-        ds: DashScopeCaller, name: str, situation: str) -> None:
+    ds: DashScopeCaller, name: str, situation: str
+) -> None:
     task_id = ds.task_id(inputs={"person_image_url": asset(name), "top_garment_url": asset("top.png")})
     ds.advance(3600)
     out = ds.output(task_id)
@@ -122,23 +152,29 @@ def test_bad_person_images_fail_the_task_with_the_documented_code(
 
 
 def test_unreachable_image_fails_with_invalid_url(ds: DashScopeCaller) -> None:
-    task_id = ds.task_id(inputs={"person_image_url": "http://127.0.0.1:9/none.png",
-                                 "top_garment_url": asset("top.png")})
+    task_id = ds.task_id(
+        inputs={"person_image_url": "http://127.0.0.1:9/none.png", "top_garment_url": asset("top.png")}
+    )
     ds.advance(3600)
     assert ds.output(task_id)["code"] == DS.trigger("image.unreachable").code
 
 
 def test_remote_urls_are_synthesized_offline_by_default(ds: DashScopeCaller) -> None:
-    task_id = ds.task_id(inputs={"person_image_url": "https://example.com/p.jpg",
-                                 "top_garment_url": "https://example.com/t.jpg"})
+    task_id = ds.task_id(
+        inputs={
+            "person_image_url": "https://example.com/p.jpg",
+            "top_garment_url": "https://example.com/t.jpg",
+        }
+    )
     ds.advance(3600)
     assert ds.output(task_id)["task_status"] == LIFE.succeeded
 
 
 def test_remote_urls_can_be_rejected() -> None:
     ds = DashScopeCaller(TestClient(create_app(Settings(speed=0, remote_images="reject"))))
-    task_id = ds.task_id(inputs={"person_image_url": "https://example.com/p.jpg",
-                                 "top_garment_url": asset("top.png")})
+    task_id = ds.task_id(
+        inputs={"person_image_url": "https://example.com/p.jpg", "top_garment_url": asset("top.png")}
+    )
     ds.advance(3600)
     assert ds.output(task_id)["code"] == DS.trigger("image.unreachable").code
 
@@ -201,14 +237,23 @@ def test_running_task_cannot_be_canceled(ds: DashScopeCaller) -> None:
 
 def test_list_pages_and_filters_the_callers_tasks(ds: DashScopeCaller) -> None:
     ids = [ds.task_id() for _ in range(3)]
-    refiner = ds.task_id(model="aitryon-refiner", inputs={
-        "person_image_url": asset("person.png"), "top_garment_url": asset("top.png"),
-        "coarse_image_url": asset("coarse.png")}, parameters={"gender": "woman"})
-    page = conforms("task-list", ds.client.get("/api/v1/tasks", params={"page_size": 2}, headers=ds.headers()))
+    refiner = ds.task_id(
+        model="aitryon-refiner",
+        inputs={
+            "person_image_url": asset("person.png"),
+            "top_garment_url": asset("top.png"),
+            "coarse_image_url": asset("coarse.png"),
+        },
+        parameters={"gender": "woman"},
+    )
+    page = conforms(
+        "task-list", ds.client.get("/api/v1/tasks", params={"page_size": 2}, headers=ds.headers())
+    )
     assert (page["total"], page["total_page"], len(page["data"])) == (4, 2, 2)
     assert page["data"][0]["task_id"] == refiner, "newest first"
-    only = conforms("task-list", ds.client.get(
-        "/api/v1/tasks/", params={"model_name": "aitryon"}, headers=ds.headers()))
+    only = conforms(
+        "task-list", ds.client.get("/api/v1/tasks/", params={"model_name": "aitryon"}, headers=ds.headers())
+    )
     assert sorted(row["task_id"] for row in only["data"]) == sorted(ids)
     assert all("end_time" not in row for row in only["data"])
     bad = ds.client.get("/api/v1/tasks", params={"page_no": "x"}, headers=ds.headers())
@@ -216,8 +261,11 @@ def test_list_pages_and_filters_the_callers_tasks(ds: DashScopeCaller) -> None:
 
 
 def test_parsing_is_synchronous_and_returns_images(ds: DashScopeCaller) -> None:
-    body = {"model": "aitryon-parsing-v1", "input": {"image_url": asset("top.png")},
-            "parameters": {"clothes_type": ["upper", "lower"]}}
+    body = {
+        "model": "aitryon-parsing-v1",
+        "input": {"image_url": asset("top.png")},
+        "parameters": {"clothes_type": ["upper", "lower"]},
+    }
     response = ds.client.post(PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}"})
     out = conforms("image-process", response)["output"]
     assert out["parsing_img_url"][1] is None and out["bbox"][1] is None, "top.png shows no trousers"
@@ -229,29 +277,44 @@ def test_parsing_is_synchronous_and_returns_images(ds: DashScopeCaller) -> None:
 
 
 def test_parsing_refuses_the_async_header_and_try_on_models(ds: DashScopeCaller) -> None:
-    body = {"model": "aitryon-parsing-v1", "input": {"image_url": asset("top.png")},
-            "parameters": {"clothes_type": ["upper"]}}
+    body = {
+        "model": "aitryon-parsing-v1",
+        "input": {"image_url": asset("top.png")},
+        "parameters": {"clothes_type": ["upper"]},
+    }
     refused = ds.client.post(PROCESS, json=body, headers=ds.headers())
     assert refused.json()["message"] == DS.trigger("header.forbidden").message
-    wrong = ds.client.post(PROCESS, json={**body, "model": "aitryon"},
-                           headers={"Authorization": f"Bearer {ds.key}"})
+    wrong = ds.client.post(
+        PROCESS, json={**body, "model": "aitryon"}, headers={"Authorization": f"Bearer {ds.key}"}
+    )
     assert wrong.json()["message"] == DS.trigger("operation.wrong_endpoint").message
     for types in (["hat"], ["upper", "dress"], [], "upper"):
-        bad_type = ds.client.post(PROCESS, json={**body, "parameters": {"clothes_type": types}},
-                                  headers={"Authorization": f"Bearer {ds.key}"})
+        bad_type = ds.client.post(
+            PROCESS,
+            json={**body, "parameters": {"clothes_type": types}},
+            headers={"Authorization": f"Bearer {ds.key}"},
+        )
         assert bad_type.json()["code"] == "InvalidParameter.ClothesType", types
 
 
-@pytest.mark.parametrize(("headers", "situation"), [
-    ({}, "auth.missing"),
-    ({"Authorization": "Bearer"}, "auth.missing"),
-    ({"Authorization": "Basic abc"}, "auth.missing"),
-    ({"Authorization": "Bearer sk-not-registered"}, "auth.invalid"),
-])
+@pytest.mark.parametrize(
+    ("headers", "situation"),
+    [
+        ({}, "auth.missing"),
+        ({"Authorization": "Bearer"}, "auth.missing"),
+        ({"Authorization": "Basic abc"}, "auth.missing"),
+        ({"Authorization": "Bearer sk-not-registered"}, "auth.invalid"),
+    ],
+)
 def test_auth_errors_on_every_endpoint(client: TestClient, headers: dict[str, str], situation: str) -> None:
     expected = DS.trigger(situation)
-    for method, path in [("POST", SYNTHESIS), ("POST", PROCESS), ("GET", "/api/v1/tasks/x"),
-                         ("POST", "/api/v1/tasks/x/cancel"), ("GET", "/api/v1/tasks")]:
+    for method, path in [
+        ("POST", SYNTHESIS),
+        ("POST", PROCESS),
+        ("GET", "/api/v1/tasks/x"),
+        ("POST", "/api/v1/tasks/x/cancel"),
+        ("GET", "/api/v1/tasks"),
+    ]:
         response = client.request(method, path, headers=headers, json={})
         assert response.status_code == expected.http_status, path
         assert response.json()["message"] == expected.message
@@ -259,8 +322,9 @@ def test_auth_errors_on_every_endpoint(client: TestClient, headers: dict[str, st
 
 
 def test_submit_without_async_header_is_denied(ds: DashScopeCaller) -> None:
-    response = ds.client.post(SYNTHESIS, json={"model": "aitryon"},
-                              headers={"Authorization": f"Bearer {ds.key}"})
+    response = ds.client.post(
+        SYNTHESIS, json={"model": "aitryon"}, headers={"Authorization": f"Bearer {ds.key}"}
+    )
     expected = DS.trigger("header.missing")
     assert (response.status_code, response.json()["message"]) == (expected.http_status, expected.message)
 

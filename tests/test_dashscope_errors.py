@@ -13,8 +13,11 @@ from contracts.model import ErrorCode
 from tests.conftest import PROCESS, DashScopeCaller, asset, conforms
 
 DS = contracts.load("dashscope")
-PARSING = {"model": "aitryon-parsing-v1", "input": {"image_url": asset("top.png")},
-           "parameters": {"clothes_type": ["upper"]}}
+PARSING = {
+    "model": "aitryon-parsing-v1",
+    "input": {"image_url": asset("top.png")},
+    "parameters": {"clothes_type": ["upper"]},
+}
 WAYS = ("header", "rule", "marker")
 
 
@@ -26,11 +29,14 @@ def home(error: ErrorCode) -> str:
     raise AssertionError(f"{error.id} occurs nowhere")
 
 
-def call(ds: DashScopeCaller, kind: str, task_id: str, headers: dict[str, str],
-         marker: str = "") -> httpx2.Response:
+def call(
+    ds: DashScopeCaller, kind: str, task_id: str, headers: dict[str, str], marker: str = ""
+) -> httpx2.Response:
     if kind in ("submit", "task"):
-        return ds.submit(inputs={"person_image_url": asset("person.png") + marker,
-                                 "top_garment_url": asset("top.png")}, **headers)
+        return ds.submit(
+            inputs={"person_image_url": asset("person.png") + marker, "top_garment_url": asset("top.png")},
+            **headers,
+        )
     if kind == "process":
         body = {**PARSING, "input": {"image_url": asset("top.png") + marker}}
         return ds.client.post(PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}", **headers})
@@ -41,8 +47,14 @@ def call(ds: DashScopeCaller, kind: str, task_id: str, headers: dict[str, str],
     return ds.client.get("/api/v1/tasks", headers=ds.headers(**headers))
 
 
-ENDPOINT = {"submit": "image-synthesis", "task": "image-synthesis", "process": "image-process",
-            "query": "task-query", "cancel": "task-cancel", "list": "task-list"}
+ENDPOINT = {
+    "submit": "image-synthesis",
+    "task": "image-synthesis",
+    "process": "image-process",
+    "query": "task-query",
+    "cancel": "task-cancel",
+    "list": "task-list",
+}
 
 
 def assert_rendered(error: ErrorCode, kind: str, response: httpx2.Response, ds: DashScopeCaller) -> None:
@@ -52,7 +64,10 @@ def assert_rendered(error: ErrorCode, kind: str, response: httpx2.Response, ds: 
         ds.advance(3600)
         out = ds.output(task_id)
         assert (out["task_status"], out["code"], out["message"]) == (
-            DS.lifecycle.failed, error.code, error.message)
+            DS.lifecycle.failed,
+            error.code,
+            error.message,
+        )
         return
     assert response.status_code == error.http_status, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -68,16 +83,22 @@ def provoke(ds: DashScopeCaller, error: ErrorCode, way: str) -> tuple[str, httpx
         spec = f"error={error.id}" + ("; at=task" if kind == "task" else "")
         return kind, call(ds, kind, pending, {"X-Mock-Fault": spec})
     if way == "rule":
-        rule = {"vendor": "dashscope", "tenant": ds.key, "error": error.id, "times": 1,
-                "endpoint": "submit" if kind == "task" else kind}
+        rule = {
+            "vendor": "dashscope",
+            "tenant": ds.key,
+            "error": error.id,
+            "times": 1,
+            "endpoint": "submit" if kind == "task" else kind,
+        }
         assert ds.client.post("/_mock/faults", json=rule).status_code == 201
         return kind, call(ds, kind, pending, {})
     marker = f"?mock-error={error.id}"
     if kind in ("submit", "process", "task"):
         return kind, call(ds, kind, pending, {}, marker)
     # Errors of the task endpoints: the marker rides on the submit and hits the task's next call.
-    carrier = ds.task_id(inputs={"person_image_url": asset("person.png") + marker,
-                                 "top_garment_url": asset("top.png")})
+    carrier = ds.task_id(
+        inputs={"person_image_url": asset("person.png") + marker, "top_garment_url": asset("top.png")}
+    )
     return kind, call(ds, kind, carrier, {})
 
 
@@ -90,8 +111,11 @@ def test_every_error_is_reachable_and_rendered(ds: DashScopeCaller, error: Error
     if kind != "task":
         assert journal[-1]["error"] == error.id
         source = journal[-1]["fault"]["source"]
-        assert {"header": source == "header", "rule": source.startswith("rule-"),
-                "marker": source in ("marker", "deferred")}[way], source
+        assert {
+            "header": source == "header",
+            "rule": source.startswith("rule-"),
+            "marker": source in ("marker", "deferred"),
+        }[way], source
 
 
 @pytest.mark.parametrize("error", DS.errors, ids=lambda e: e.id)
@@ -108,7 +132,13 @@ def test_a_rule_for_one_request_leaves_the_next_alone(ds: DashScopeCaller, error
 def test_probability_rules_are_reproducible_from_their_seed(ds: DashScopeCaller) -> None:
     def run() -> list[int]:
         ds.client.delete("/_mock/faults")
-        rule = {"vendor": "dashscope", "endpoint": "list", "error": "Throttling", "probability": 0.5, "seed": 42}
+        rule = {
+            "vendor": "dashscope",
+            "endpoint": "list",
+            "error": "Throttling",
+            "probability": 0.5,
+            "seed": 42,
+        }
         ds.client.post("/_mock/faults", json=rule).raise_for_status()
         return [call(ds, "list", "", {}).status_code for _ in range(40)]
 
@@ -134,7 +164,12 @@ def test_a_bad_fault_header_is_the_mocks_own_400(ds: DashScopeCaller, spec: str)
 
 
 def test_bad_fault_rules_are_refused(ds: DashScopeCaller) -> None:
-    for rule in ({"error": "Nope"}, {"endpoint": "nowhere", "error": "Throttling"}, {"times": 0, "error": "Throttling"},
-                 {"probability": 2, "error": "Throttling"}, {"vendor": "nobody", "error": "Throttling"}):
+    for rule in (
+        {"error": "Nope"},
+        {"endpoint": "nowhere", "error": "Throttling"},
+        {"times": 0, "error": "Throttling"},
+        {"probability": 2, "error": "Throttling"},
+        {"vendor": "nobody", "error": "Throttling"},
+    ):
         assert ds.client.post("/_mock/faults", json=rule).status_code == 400, rule
     assert ds.client.get("/_mock/faults").json()["rules"] == []

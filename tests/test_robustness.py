@@ -1,0 +1,198 @@
+"""Bad input gets a DashScope error envelope, never a 500 or a hang."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+import contracts
+from mock_server import Settings, create_app
+from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms
+
+DS = contracts.load("dashscope")
+CODES = {str(e.code) for e in DS.errors}
+
+
+def assert_envelope(response, endpoint: str = "image-synthesis") -> dict:  # type: ignore[no-untyped-def]
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = conforms(endpoint, response)
+    assert body["code"] in CODES
+    return body
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"null",
+        b"[]",
+        b"42",
+        b'"text"',
+        b"\xff\xfe{}",
+        b'{"model": "aitryon",}',
+        b'{"model": "aitryon", "input": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+)
+def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
+    response = ds.client.post(
+        SYNTHESIS, content=raw, headers=ds.headers(**{"Content-Type": "application/json"})
+    )
+    assert_envelope(response)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"input": {}}, "BadRequest.EmptyModel"),
+        ({"model": "aitryon"}, "BadRequest.EmptyInput"),
+        ({"model": "aitryon", "input": "person.png"}, "BadRequest.IllegalInput"),
+        ({"model": 7, "input": {}}, "InvalidParameter"),
+        ({"model": "aitryon", "input": {"person_image_url": asset("person.png")}}, "InvalidGarment"),
+        (
+            {"model": "aitryon", "input": {"person_image_url": asset("person.png"), "top_garment_url": ""}},
+            "InvalidGarment",
+        ),
+        ({"model": "aitryon", "input": {"top_garment_url": asset("top.png")}}, "InvalidParameter"),
+        (
+            {"model": "aitryon", "input": {"person_image_url": 5, "top_garment_url": asset("top.png")}},
+            "InvalidParameter",
+        ),
+        (
+            {
+                "model": "aitryon",
+                "input": {"person_image_url": "not a url", "top_garment_url": asset("top.png")},
+            },
+            "InvalidURL",
+        ),
+        (
+            {
+                "model": "aitryon",
+                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "parameters": {"resolution": 999},
+            },
+            "InvalidParameter",
+        ),
+        (
+            {
+                "model": "aitryon",
+                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "parameters": {"restore_face": "yes"},
+            },
+            "InvalidParameter",
+        ),
+        (
+            {
+                "model": "aitryon-refiner",
+                "input": {
+                    "person_image_url": asset("person.png"),
+                    "top_garment_url": asset("top.png"),
+                    "coarse_image_url": asset("coarse.png"),
+                },
+            },
+            "BadRequest.EmptyParameters",
+        ),
+        (
+            {
+                "model": "aitryon-refiner",
+                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "parameters": {"gender": "woman"},
+            },
+            "InvalidParameter",
+        ),
+        (
+            {
+                "model": "aitryon-refiner",
+                "input": {
+                    "person_image_url": asset("person.png"),
+                    "top_garment_url": asset("top.png"),
+                    "coarse_image_url": asset("coarse.png"),
+                },
+                "parameters": {"gender": "other"},
+            },
+            "InvalidParameter",
+        ),
+    ],
+)
+def test_wrong_types_and_missing_fields(ds: DashScopeCaller, body: dict, code: str) -> None:
+    response = ds.client.post(SYNTHESIS, json=body, headers=ds.headers())
+    assert assert_envelope(response)["code"] == code
+
+
+def test_a_50_mb_body_is_refused_without_reading_it_all(ds: DashScopeCaller) -> None:
+    big = b'{"model": "aitryon", "pad": "' + b"x" * (50 * 1024 * 1024) + b'"}'
+    response = ds.client.post(SYNTHESIS, content=big, headers=ds.headers())
+    assert assert_envelope(response)["message"] == DS.trigger("body.too_large").message
+    assert ds.submit().status_code == 200, "still serving"
+
+
+def test_a_body_over_the_limit_without_content_length_is_refused() -> None:
+    app = create_app(Settings(speed=0, max_body_bytes=1024))
+    ds = DashScopeCaller(TestClient(app))
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b"x" * 512
+
+    response = ds.client.post(SYNTHESIS, content=chunks(), headers=ds.headers())
+    assert assert_envelope(response)["message"] == DS.trigger("body.too_large").message
+    assert app.state.mock.journal.query()[-1].body_bytes == 0
+
+
+def test_an_undecodable_image_fails_the_task_not_the_server(ds: DashScopeCaller) -> None:
+    up = ds.client.post("/_mock/uploads", content=b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 100)
+    task_id = ds.task_id(inputs={"person_image_url": up.json()["url"], "top_garment_url": asset("top.png")})
+    ds.advance(3600)
+    assert ds.output(task_id)["code"] == DS.trigger("image.undecodable").code
+
+
+def test_an_undecodable_image_on_the_sync_endpoint_is_a_400(ds: DashScopeCaller) -> None:
+    body = {
+        "model": "aitryon-parsing-v1",
+        "input": {"image_url": asset("undecodable.png")},
+        "parameters": {"clothes_type": ["upper"]},
+    }
+    response = ds.client.post(PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}"})
+    assert assert_envelope(response, "image-process")["code"] == DS.trigger("image.undecodable").code
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": st.sampled_from(sorted(DS.operations)) | st.text(max_size=10) | JSONISH,
+        "input": st.fixed_dictionaries(
+            {},
+            optional={
+                "person_image_url": st.sampled_from([asset("person.png"), asset("two-persons.png"), "x"])
+                | JSONISH,
+                "top_garment_url": st.sampled_from([asset("top.png"), ""]) | JSONISH,
+                "coarse_image_url": st.sampled_from([asset("coarse.png")]) | JSONISH,
+                "image_url": st.sampled_from([asset("top.png")]) | JSONISH,
+            },
+        )
+        | JSONISH,
+        "parameters": JSONISH,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES, path=st.sampled_from([SYNTHESIS, PROCESS]))
+def test_any_json_body_gets_a_documented_answer(ds: DashScopeCaller, body: dict, path: str) -> None:
+    headers = ds.headers() if path == SYNTHESIS else {"Authorization": f"Bearer {ds.key}"}
+    response = ds.client.post(path, content=json.dumps(body), headers=headers)
+    endpoint = "image-synthesis" if path == SYNTHESIS else "image-process"
+    if response.status_code == 200:
+        conforms(endpoint, response)
+    else:
+        assert_envelope(response, endpoint)

@@ -1,0 +1,77 @@
+"""Task timelines: by time or by polls, cancel, retention and bounds."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import contracts
+from mock_server.tasks import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Plan, Task, TaskStore
+from mock_server.timing import Timing
+
+DS = contracts.load("dashscope")
+LIFE = DS.lifecycle
+OP = DS.operations["aitryon"]
+ORDER = [p.status for p in LIFE.phases] + [LIFE.succeeded, LIFE.failed]
+
+
+def make(timing: Timing | None = None, error=None, created: float = 0.0, tid: str = "t") -> Task:  # type: ignore[no-untyped-def]
+    return Task(
+        id=tid,
+        tenant="k",
+        vendor="dashscope",
+        operation="aitryon",
+        created=created,
+        plan=Plan.make(LIFE, OP, timing, error),
+        lifecycle=LIFE,
+    )
+
+
+@given(st.lists(st.floats(min_value=0, max_value=200), min_size=2, max_size=30))
+def test_status_only_moves_forward_in_time(times: list[float]) -> None:
+    task = make()
+    seen = [ORDER.index(task.view(t).status) for t in sorted(times)]
+    assert seen == sorted(seen)
+
+
+@given(st.floats(min_value=0, max_value=1), st.floats(min_value=0.1, max_value=10))
+def test_failing_task_ends_at_its_fraction_of_the_run(fail_at: float, scale: float) -> None:
+    timing = Timing(fail_at=fail_at, run_scale=scale)
+    task = make(timing, error=DS.error("InternalError.Algo"))
+    queue, run = timing.durations(OP.queue_seconds, OP.run_seconds)
+    end = task.view(10_000).ended
+    assert end is not None and abs(end - (queue + run * fail_at)) < 1e-6
+    assert task.view(10_000).stage == FAILED
+
+
+def test_poll_progression_finishes_on_the_nth_poll() -> None:
+    task = make(Timing(progress="polls:4"))
+    seen = [task.view(0)] + [task.poll(float(i)) for i in range(1, 6)]
+    assert [v.status for v in seen] == [p.status for p in LIFE.phases] + [LIFE.succeeded] * 2
+    assert [v.stage for v in seen] == [QUEUED, RUNNING, RUNNING, RUNNING, SUCCEEDED, SUCCEEDED]
+    assert (seen[-1].scheduled, seen[-1].ended) == (1.0, 4.0), "times are those of the polls"
+
+
+def test_cancel_only_while_queued() -> None:
+    task = make()
+    assert task.cancel(0.5) and task.view(1000).stage == CANCELED
+    late = make()
+    assert not late.cancel(OP.queue_seconds + 1)
+
+
+def test_store_is_per_tenant_and_bounded() -> None:
+    store = TaskStore(per_tenant=3)
+    for i in range(5):
+        store.add(make(tid=f"t{i}"))
+    assert [t.id for t in store.of("k", 0, 10)] == ["t2", "t3", "t4"]
+    assert store.find("t0") is None and store.count() == 3
+    assert store.get("other", "t4", 0, 10) is None
+
+
+def test_store_forgets_tasks_after_retention() -> None:
+    store = TaskStore()
+    store.add(make())
+    end = OP.queue_seconds + OP.run_seconds
+    assert store.get("k", "t", end + 5, retention=10) is not None
+    assert store.get("k", "t", end + 11, retention=10) is None
+    assert store.count() == 0
