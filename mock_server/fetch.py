@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from mock_server import assets
@@ -74,7 +75,8 @@ class Fetcher:
         if parts.scheme not in ("http", "https", "oss") or not host:
             return Fetched(None, UNREACHABLE)
         if self.policy == "synthesize":
-            return Fetched(assets.asset_bytes(STAND_INS.get(role, "person.png")), cacheable=True)
+            name = STAND_INS.get(role, "person.png")
+            return Fetched(await anyio.to_thread.run_sync(assets.asset_bytes, name), cacheable=True)
         if self.policy == "reject" or parts.scheme == "oss":
             return Fetched(None, UNREACHABLE)
         if not await _public(host, parts.port or (443 if parts.scheme == "https" else 80)):

@@ -201,6 +201,14 @@ def test_other_formats_are_reported() -> None:
         assert (got.persons, got.garments) == (None, None)
 
 
+def test_multi_picture_jpeg_counts_as_jpeg() -> None:
+    buf = io.BytesIO()
+    first, second = Image.new("RGB", (300, 200), (1, 2, 3)), Image.new("RGB", (300, 200))
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    assert images.inspect(buf.getvalue()).format == "JPEG"
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG claiming a huge size, with a tiny (empty) image data chunk."""
 
