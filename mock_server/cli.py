@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 import uvicorn
+from starlette.applications import Starlette
 
 from mock_server import __version__, network, scenario
 from mock_server.app import create_app
@@ -43,8 +44,7 @@ class _Server(uvicorn.Server):
             print(banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
 
 
-def serve(settings: Settings, out: TextIO = sys.stdout) -> None:
-    app = create_app(settings)
+def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, http=network.protocol_class(),
                             log_level=settings.log_level, access_log=False, lifespan="off")
     _Server(config, app.state.mock, out).run()
@@ -86,12 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scenario": args.scenario, "remote_images": args.remote_images, "seed": args.seed,
             "options": options or None, "public_url": args.public_url, "log_level": args.log_level,
         })
-        if settings.scenario:
-            scenario.load(settings.scenario)
+        app = create_app(settings)
     except (SettingsError, ValueError) as exc:
         print(f"tryon-mock: {exc}", file=sys.stderr)
         return 2
-    serve(settings)
+    serve(app, settings)
     return 0
 
 

@@ -159,14 +159,19 @@ class Vendor:
         state, vendor = self.state, self
 
         async def run(request: Request) -> Response:
-            call = Call(request, state, vendor.contract, endpoint, request_id=str(state.ids.uuid()))
+            call = Call(request, state, vendor.contract, endpoint, request_id=str(state.ids.uuid()),
+                        task_id=request.path_params.get("task_id"))
             entry = _entry(call)
-            response = await vendor._answer(call, handler, entry)
-            entry.tenant = call.tenant or ANONYMOUS
-            entry.status = response.status_code
-            entry.fault = call.fault.as_dict() if call.fault else None
-            entry.task_id = call.task_id
-            state.journal.record(entry)
+            try:
+                response = await vendor._answer(call, handler, entry)
+                entry.status = response.status_code
+            finally:
+                entry.tenant = call.tenant or ANONYMOUS
+                reset = call.fault is not None and call.fault.network == "reset"
+                entry.status = entry.status or (network.RESET_STATUS if reset else 500)
+                entry.fault = call.fault.as_dict() if call.fault else None
+                entry.task_id = call.task_id
+                state.journal.record(entry)
             if call.fault and call.fault.network == "truncate":
                 return network.Truncated(response)
             return response
@@ -187,7 +192,7 @@ class Vendor:
                     await asyncio.sleep(call.fault.delay)
                 if call.fault.network == "reset":
                     await network.reset(call.request.scope, call.request.receive)
-                    return Response(status_code=499)
+                    return Response(status_code=network.RESET_STATUS)
                 if call.fault.error and call.fault.at == call.endpoint.kind:
                     raise VendorError(call.fault.error)
             return await handler(call)

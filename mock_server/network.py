@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 TRANSPORT = "tryon_mock.transport"
+RESET_STATUS = 499  # what the journal records for a reset connection (nothing was answered)
 
 
 def protocol_class() -> type[asyncio.Protocol]:
