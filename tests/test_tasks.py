@@ -22,7 +22,7 @@ def make(timing: Timing | None = None, error=None, created: float = 0.0, tid: st
         vendor="dashscope",
         operation="aitryon",
         created=created,
-        plan=Plan.make(LIFE, OP, timing, error),
+        plan=Plan.make(LIFE, OP, timing or Timing(), error),
         lifecycle=LIFE,
     )
 
