@@ -23,7 +23,7 @@ def banner(state: MockState, url: str) -> str:
         creds = state.credentials.listing().get(name, [])
         shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in creds[:2]) or "-"
         rows.append((name, url + contract.base_path, shown))
-    rows.append(("admin", url + "/_mock/", "(no auth on loopback)"))
+    rows.append(("admin", url + "/_mock/", "-"))
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     lines = [f"tryon-mock {__version__} serving on {url}  (clock {state.clock.mode}, "
              f"x{state.clock.speed:g}; progress {state.timing.progress})"]

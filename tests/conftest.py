@@ -22,6 +22,11 @@ def asset(name: str) -> str:
     return f"http://testserver/_mock/assets/{name}"
 
 
+def person_on(url: str, top: str = "top.png") -> dict[str, str]:
+    """First-stage inputs: this person image with a sample top."""
+    return {"person_image_url": url, "top_garment_url": asset(top)}
+
+
 def conforms(endpoint_id: str, response: httpx2.Response, vendor: str = "dashscope") -> Any:
     """The body, after checking it against the contract's schema for this endpoint and status."""
     contract = contracts.load(vendor)

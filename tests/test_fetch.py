@@ -1,0 +1,90 @@
+"""Image URLs: loopback servers are really read (capped); other hosts follow the policy and the
+guarded fetch never connects to private, link-local or metadata addresses."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import anyio
+import pytest
+from starlette.testclient import TestClient
+
+import contracts
+from mock_server import Settings, assets, create_app
+from mock_server.fetch import Fetcher
+from tests.conftest import DashScopeCaller, person_on
+
+DS = contracts.load("dashscope")
+PAGES = {"/person.png": assets.asset_bytes("person.png"), "/huge.png": b"\x89PNG" + b"\0" * (2 * 1024 * 1024)}
+
+
+class _Images(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:
+        _Images.hits.append(self.path)
+        data = PAGES.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def image_host() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_loopback_image_server_is_really_read(ds: DashScopeCaller, image_host: str) -> None:
+    _Images.hits.clear()
+    task_id = ds.task_id(inputs=person_on(f"{image_host}/person.png"))
+    missing = ds.task_id(inputs=person_on(f"{image_host}/gone.png"))
+    ds.advance(3600)
+    assert ds.output(task_id)["task_status"] == DS.lifecycle.succeeded
+    assert ds.output(missing)["code"] == DS.trigger("image.unreachable").code
+    assert "/person.png" in _Images.hits and "/gone.png" in _Images.hits
+
+
+def test_downloads_are_capped(image_host: str) -> None:
+    fetcher = Fetcher(max_bytes=1024 * 1024)
+    got = anyio.run(fetcher.get, f"{image_host}/huge.png", "person")
+    assert (got.data, got.failure) == (None, "bytes")
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.1.2.3/p.png", "http://192.168.0.1/p.png", "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00::1]/p.png", "http://100.64.0.1/p.png", "http://0.0.0.0:9/p.png",
+])
+def test_guarded_fetch_refuses_non_public_addresses(url: str) -> None:
+    got = anyio.run(Fetcher(policy="fetch").get, url, "person")
+    assert (got.data, got.failure) == (None, "unreachable")
+
+
+def test_reject_policy_and_odd_schemes() -> None:
+    for policy in ("reject", "synthesize"):
+        fetcher = Fetcher(policy=policy)
+        assert anyio.run(fetcher.get, "ftp://example.com/p.png", "person").failure == "unreachable"
+        assert anyio.run(fetcher.get, "http:///p.png", "person").failure == "unreachable"
+    assert anyio.run(Fetcher(policy="reject").get, "https://example.com/p.png", "person").data is None
+    synthesized = anyio.run(Fetcher().get, "https://example.com/p.png", "garment")
+    assert synthesized.data == assets.asset_bytes("top.png")
+
+
+def test_the_mocks_own_urls_on_another_host_name_are_not_fetched() -> None:
+    ds = DashScopeCaller(TestClient(create_app(Settings(speed=0, remote_images="reject"))))
+    task_id = ds.task_id(inputs=person_on("http://mock.example:8000/_mock/assets/person.png"))
+    ds.advance(3600)
+    assert ds.output(task_id)["code"] == DS.trigger("image.unreachable").code
