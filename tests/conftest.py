@@ -27,6 +27,11 @@ def person_on(url: str, top: str = "top.png") -> dict[str, str]:
     return {"person_image_url": url, "top_garment_url": asset(top)}
 
 
+def refiner_on(coarse: str) -> dict[str, str]:
+    """Refiner inputs: the sample person and top with this first-stage result."""
+    return {**person_on(asset("person.png")), "coarse_image_url": coarse}
+
+
 def conforms(endpoint_id: str, response: httpx2.Response, vendor: str = "dashscope") -> Any:
     """The body, after checking it against the contract's schema for this endpoint and status."""
     contract = contracts.load(vendor)

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
-from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms
+from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, refiner_on
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
@@ -75,11 +75,7 @@ def test_refiner_takes_the_first_stage_result(ds: DashScopeCaller) -> None:
     coarse = ds.output(first)["image_url"]
     refined = ds.task_id(
         model="aitryon-refiner",
-        inputs={
-            "person_image_url": asset("person.png"),
-            "top_garment_url": asset("top.png"),
-            "coarse_image_url": coarse,
-        },
+        inputs=refiner_on(coarse),
         parameters={"gender": "woman"},
     )
     ds.advance(3600)
@@ -92,11 +88,7 @@ def test_refiner_legacy_result_shape_is_a_setting() -> None:
     ds = DashScopeCaller(TestClient(app))
     refined = ds.task_id(
         model="aitryon-refiner",
-        inputs={
-            "person_image_url": asset("person.png"),
-            "top_garment_url": asset("top.png"),
-            "coarse_image_url": asset("coarse.png"),
-        },
+        inputs=refiner_on(asset("coarse.png")),
         parameters={"gender": "man"},
     )
     first = ds.task_id()
@@ -113,11 +105,7 @@ def test_unknown_option_value_is_refused() -> None:
 def test_size_mismatch_of_person_and_coarse_fails_the_task(ds: DashScopeCaller) -> None:
     task_id = ds.task_id(
         model="aitryon-refiner",
-        inputs={
-            "person_image_url": asset("person.png"),
-            "top_garment_url": asset("top.png"),
-            "coarse_image_url": asset("coarse-mismatch.png"),
-        },
+        inputs=refiner_on(asset("coarse-mismatch.png")),
         parameters={"gender": "woman"},
     )
     ds.advance(3600)
@@ -239,11 +227,7 @@ def test_list_pages_and_filters_the_callers_tasks(ds: DashScopeCaller) -> None:
     ids = [ds.task_id() for _ in range(3)]
     refiner = ds.task_id(
         model="aitryon-refiner",
-        inputs={
-            "person_image_url": asset("person.png"),
-            "top_garment_url": asset("top.png"),
-            "coarse_image_url": asset("coarse.png"),
-        },
+        inputs=refiner_on(asset("coarse.png")),
         parameters={"gender": "woman"},
     )
     page = conforms(

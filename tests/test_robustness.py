@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
-from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms
+from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
 
 DS = contracts.load("dashscope")
 CODES = {str(e.code) for e in DS.errors}
@@ -73,7 +73,7 @@ def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
         (
             {
                 "model": "aitryon",
-                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "input": person_on(asset("person.png")),
                 "parameters": {"resolution": 999},
             },
             "InvalidParameter",
@@ -81,7 +81,7 @@ def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
         (
             {
                 "model": "aitryon",
-                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "input": person_on(asset("person.png")),
                 "parameters": {"restore_face": "yes"},
             },
             "InvalidParameter",
@@ -89,18 +89,14 @@ def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
         (
             {
                 "model": "aitryon-refiner",
-                "input": {
-                    "person_image_url": asset("person.png"),
-                    "top_garment_url": asset("top.png"),
-                    "coarse_image_url": asset("coarse.png"),
-                },
+                "input": refiner_on(asset("coarse.png")),
             },
             "BadRequest.EmptyParameters",
         ),
         (
             {
                 "model": "aitryon-refiner",
-                "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+                "input": person_on(asset("person.png")),
                 "parameters": {"gender": "woman"},
             },
             "InvalidParameter",
@@ -108,11 +104,7 @@ def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
         (
             {
                 "model": "aitryon-refiner",
-                "input": {
-                    "person_image_url": asset("person.png"),
-                    "top_garment_url": asset("top.png"),
-                    "coarse_image_url": asset("coarse.png"),
-                },
+                "input": refiner_on(asset("coarse.png")),
                 "parameters": {"gender": "other"},
             },
             "InvalidParameter",
