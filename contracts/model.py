@@ -242,9 +242,7 @@ def _check(validator: Draft202012Validator, doc: Any, what: str) -> None:
 def vendor_names() -> tuple[str, ...]:
     """Every vendor folder shipped in this package."""
     root = resources.files(__package__)
-    return tuple(
-        sorted(e.name for e in root.iterdir() if e.is_dir() and e.joinpath("vendor.json").is_file())
-    )
+    return tuple(sorted(e.name for e in root.iterdir() if e.is_dir() and e.joinpath("vendor.json").is_file()))
 
 
 @cache
@@ -296,8 +294,10 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         triggers=MappingProxyType(dict(raw["triggers"])),
         request_errors=tuple(RequestErrorRule(**r) for r in raw["request_errors"]),
         options=MappingProxyType(
-            {k: Option(k, v["default"], tuple(v["choices"]), v["description"])
-             for k, v in raw.get("options", {}).items()}
+            {
+                k: Option(k, v["default"], tuple(v["choices"]), v["description"])
+                for k, v in raw.get("options", {}).items()
+            }
         ),
         retention_seconds=float(raw["retention_seconds"]),
         result_ttl_seconds=float(raw["result_ttl_seconds"]),

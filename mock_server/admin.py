@@ -22,8 +22,14 @@ from mock_server.state import MockState
 from mock_server.uploads import Upload, UploadTooLarge
 
 PREFIX = "/_mock"
-MEDIA_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "BMP": "image/bmp", "WEBP": "image/webp",
-               "GIF": "image/gif", "TIFF": "image/tiff"}
+MEDIA_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "BMP": "image/bmp",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "TIFF": "image/tiff",
+}
 
 
 class AdminError(Exception):
@@ -39,8 +45,14 @@ def _guard(fn: Endpoint) -> Endpoint:
     async def run(request: Request) -> Response:
         try:
             return await fn(request)
-        except (AdminError, FaultSpecError, CredentialError, ScenarioError, UploadTooLarge,
-                ValueError) as exc:
+        except (
+            AdminError,
+            FaultSpecError,
+            CredentialError,
+            ScenarioError,
+            UploadTooLarge,
+            ValueError,
+        ) as exc:
             status = exc.status if isinstance(exc, AdminError) else 400
             return JSONResponse({"error": str(exc)}, status_code=status)
 
@@ -67,10 +79,15 @@ class Admin:
         self.state = state
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({
-            "status": "ok", "vendors": sorted(self.state.contracts), "clock": self.state.clock.snapshot(),
-            "tasks": self.state.tasks.count(), "journal": self.state.journal.size(),
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "vendors": sorted(self.state.contracts),
+                "clock": self.state.clock.snapshot(),
+                "tasks": self.state.tasks.count(),
+                "journal": self.state.journal.size(),
+            }
+        )
 
     async def reset(self, request: Request) -> Response:
         tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
@@ -80,8 +97,12 @@ class Admin:
     async def journal(self, request: Request) -> Response:
         q = request.query_params
         entries = self.state.journal.query(
-            tenant=q.get("tenant"), vendor=q.get("vendor"), endpoint=q.get("endpoint"),
-            since=int(q.get("since") or 0), limit=int(q["limit"]) if q.get("limit") else None)
+            tenant=q.get("tenant"),
+            vendor=q.get("vendor"),
+            endpoint=q.get("endpoint"),
+            since=int(q.get("since") or 0),
+            limit=int(q["limit"]) if q.get("limit") else None,
+        )
         return JSONResponse({"entries": [e.as_dict() for e in entries]})
 
     async def tasks(self, request: Request) -> Response:
@@ -94,12 +115,20 @@ class Admin:
                 if q.get("vendor") and task.vendor != q["vendor"]:
                     continue
                 view = task.view(now)
-                rows.append({
-                    "id": task.id, "tenant": task.tenant, "vendor": task.vendor,
-                    "operation": task.operation, "status": view.status, "stage": view.stage,
-                    "created": task.created, "ended": view.ended, "polls": task.polls,
-                    "error": view.error.id if view.error else None,
-                })
+                rows.append(
+                    {
+                        "id": task.id,
+                        "tenant": task.tenant,
+                        "vendor": task.vendor,
+                        "operation": task.operation,
+                        "status": view.status,
+                        "stage": view.stage,
+                        "created": task.created,
+                        "ended": view.ended,
+                        "polls": task.polls,
+                        "error": view.error.id if view.error else None,
+                    }
+                )
         return JSONResponse({"tasks": rows})
 
     async def clock(self, request: Request) -> Response:
@@ -147,8 +176,13 @@ class Admin:
             tenant = doc.pop("tenant", None) or request.query_params.get("tenant")
             scenario.apply(self.state, doc, tenant)
             return JSONResponse({"applied": doc["name"], "tenant": tenant})
-        return JSONResponse({"scenarios": [
-            {"name": n, "description": scenario.load(n)["description"]} for n in scenario.names()]})
+        return JSONResponse(
+            {
+                "scenarios": [
+                    {"name": n, "description": scenario.load(n)["description"]} for n in scenario.names()
+                ]
+            }
+        )
 
     async def scenario_load(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -173,10 +207,22 @@ class Admin:
 
     async def asset_list(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return JSONResponse({"assets": [
-            {"name": a.name, "url": f"{base}{PREFIX}/assets/{a.name}", "media_type": a.media_type,
-             "width": a.width, "height": a.height, "trips": a.trips, "description": a.description}
-            for a in assets.ASSETS.values()]})
+        return JSONResponse(
+            {
+                "assets": [
+                    {
+                        "name": a.name,
+                        "url": f"{base}{PREFIX}/assets/{a.name}",
+                        "media_type": a.media_type,
+                        "width": a.width,
+                        "height": a.height,
+                        "trips": a.trips,
+                        "description": a.description,
+                    }
+                    for a in assets.ASSETS.values()
+                ]
+            }
+        )
 
     async def asset(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -199,12 +245,26 @@ class Admin:
             raise AdminError("send the image bytes as the request body")
         facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
-        item = self.state.uploads.put(Upload(
-            id=self.state.ids.hex(24), data=bytes(data), tenant=request.query_params.get("tenant"),
-            media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream")))
+        item = self.state.uploads.put(
+            Upload(
+                id=self.state.ids.hex(24),
+                data=bytes(data),
+                tenant=request.query_params.get("tenant"),
+                media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream"),
+            )
+        )
         url = f"{str(request.base_url).rstrip('/')}{PREFIX}/uploads/{item.id}.{ext}"
-        return JSONResponse({"id": item.id, "url": url, "bytes": len(data), "format": facts.format,
-                             "width": facts.width, "height": facts.height}, status_code=201)
+        return JSONResponse(
+            {
+                "id": item.id,
+                "url": url,
+                "bytes": len(data),
+                "format": facts.format,
+                "width": facts.width,
+                "height": facts.height,
+            },
+            status_code=201,
+        )
 
     async def uploaded(self, request: Request) -> Response:
         item = self.state.uploads.get(request.path_params["name"].split(".", 1)[0])
@@ -218,19 +278,35 @@ class Admin:
         rid = self.state.ids.hex(24).upper()
         xml = "application/xml"
         if not self.state.results.verify(key, params.get("Expires", ""), params.get("Signature", "")):
-            return Response(oss_error(
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided. "
-                "Check your key and signing method.", rid), 403, media_type=xml)
+            return Response(
+                oss_error(
+                    "SignatureDoesNotMatch",
+                    "The request signature we calculated does not match the signature you provided. "
+                    "Check your key and signing method.",
+                    rid,
+                ),
+                403,
+                media_type=xml,
+            )
         if int(params["Expires"]) < self.state.clock.now():
-            return Response(oss_error(
-                "AccessDenied", "Request has expired.", rid,
-                Expires=gmt(int(params["Expires"])), ServerTime=gmt(self.state.clock.now())),
-                403, media_type=xml)
+            return Response(
+                oss_error(
+                    "AccessDenied",
+                    "Request has expired.",
+                    rid,
+                    Expires=gmt(int(params["Expires"])),
+                    ServerTime=gmt(self.state.clock.now()),
+                ),
+                403,
+                media_type=xml,
+            )
         data = await self.state.draw(key)
         if data is None:
-            return Response(oss_error("NoSuchKey", "The specified key does not exist.", rid,
-                                      Key=f"{key}.png"), 404, media_type=xml)
+            return Response(
+                oss_error("NoSuchKey", "The specified key does not exist.", rid, Key=f"{key}.png"),
+                404,
+                media_type=xml,
+            )
         return Response(data, media_type="image/png")
 
     def routes(self) -> list[Route]:

@@ -97,8 +97,7 @@ def _gradient(size: tuple[int, int], top: Colour, bottom: Colour) -> Image.Image
     """Vertical RGB gradient."""
     ramp = Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR)
     channels = [
-        ramp.point(lambda v, a=a, b=b: a + (b - a) * v // 255)
-        for a, b in zip(top, bottom, strict=True)
+        ramp.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in zip(top, bottom, strict=True)
     ]
     return Image.merge("RGB", channels)
 
@@ -135,18 +134,41 @@ def draw_person(draw: ImageDraw.ImageDraw, box: Box, shirt: Colour = SHIRT) -> N
 
 _SHAPES: dict[str, list[Point]] = {
     "upper": [
-        (0.36, 0.0), (0.44, 0.07), (0.56, 0.07), (0.64, 0.0), (1.0, 0.2),
-        (0.88, 0.4), (0.79, 0.32), (0.79, 1.0), (0.21, 1.0), (0.21, 0.32),
-        (0.12, 0.4), (0.0, 0.2),
+        (0.36, 0.0),
+        (0.44, 0.07),
+        (0.56, 0.07),
+        (0.64, 0.0),
+        (1.0, 0.2),
+        (0.88, 0.4),
+        (0.79, 0.32),
+        (0.79, 1.0),
+        (0.21, 1.0),
+        (0.21, 0.32),
+        (0.12, 0.4),
+        (0.0, 0.2),
     ],
     "lower": [
-        (0.2, 0.0), (0.8, 0.0), (0.88, 1.0), (0.56, 1.0), (0.5, 0.25),
-        (0.44, 1.0), (0.12, 1.0),
+        (0.2, 0.0),
+        (0.8, 0.0),
+        (0.88, 1.0),
+        (0.56, 1.0),
+        (0.5, 0.25),
+        (0.44, 1.0),
+        (0.12, 1.0),
     ],
     "dress": [
-        (0.36, 0.0), (0.41, 0.0), (0.42, 0.1), (0.58, 0.1), (0.59, 0.0),
-        (0.64, 0.0), (0.66, 0.12), (0.62, 0.38), (0.92, 1.0), (0.08, 1.0),
-        (0.38, 0.38), (0.34, 0.12),
+        (0.36, 0.0),
+        (0.41, 0.0),
+        (0.42, 0.1),
+        (0.58, 0.1),
+        (0.59, 0.0),
+        (0.64, 0.0),
+        (0.66, 0.12),
+        (0.62, 0.38),
+        (0.92, 1.0),
+        (0.08, 1.0),
+        (0.38, 0.38),
+        (0.34, 0.12),
     ],
 }
 
@@ -158,9 +180,7 @@ def garment_mask(size: tuple[int, int], kind: str, box: Box) -> Image.Image:
     return mask
 
 
-def paint_garment(
-    canvas: Image.Image, kind: str, box: Box, colour: Colour, rng: random.Random
-) -> None:
+def paint_garment(canvas: Image.Image, kind: str, box: Box, colour: Colour, rng: random.Random) -> None:
     """Paint a textured garment of ``kind`` into ``box`` of an RGB canvas."""
     fabric = _grain(Image.new("RGB", canvas.size, colour), _noise(rng, canvas.size, 6), 6)
     canvas.paste(fabric, mask=garment_mask(canvas.size, kind, box))
@@ -172,9 +192,7 @@ def paint_garment(
 # --- scenes -----------------------------------------------------------------
 
 
-def _person_scene(
-    size: tuple[int, int], rng: random.Random, shirt: Colour = SHIRT
-) -> Image.Image:
+def _person_scene(size: tuple[int, int], rng: random.Random, shirt: Colour = SHIRT) -> Image.Image:
     """One person on a studio backdrop."""
     im = _studio(size, rng)
     draw_person(ImageDraw.Draw(im), _frame(size), shirt)
@@ -190,8 +208,11 @@ def _coarse_scene(size: tuple[int, int], rng: random.Random) -> Image.Image:
 
 def _flat_lay(size: tuple[int, int], kind: str, colour: Colour, rng: random.Random) -> Image.Image:
     """A garment laid flat on white."""
-    boxes = {"upper": (0.1, 0.14, 0.9, 0.74), "lower": (0.2, 0.07, 0.8, 0.93),
-             "dress": (0.18, 0.06, 0.82, 0.94)}
+    boxes = {
+        "upper": (0.1, 0.14, 0.9, 0.74),
+        "lower": (0.2, 0.07, 0.8, 0.93),
+        "dress": (0.18, 0.06, 0.82, 0.94),
+    }
     im = Image.new("RGB", size, WHITE)
     paint_garment(im, kind, _sub(_frame(size), boxes[kind]), colour, rng)
     return im
@@ -204,13 +225,13 @@ def _room(size: tuple[int, int], rng: random.Random) -> Image.Image:
     frame = _frame(size)
     draw.rectangle(_sub(frame, (0.0, 0.68, 1.0, 1.0)), fill=(150, 112, 78))
     for i in range(1, 6):
-        draw.line(_map(frame, [(0.0, 0.68 + i * 0.055), (1.0, 0.68 + i * 0.055)]),
-                  fill=(120, 88, 60), width=2)
+        draw.line(
+            _map(frame, [(0.0, 0.68 + i * 0.055), (1.0, 0.68 + i * 0.055)]), fill=(120, 88, 60), width=2
+        )
     draw.rectangle(_sub(frame, (0.12, 0.15, 0.48, 0.5)), fill=(250, 250, 248))
     draw.rectangle(_sub(frame, (0.14, 0.17, 0.46, 0.48)), fill=(170, 205, 235))
     draw.line(_map(frame, [(0.30, 0.17), (0.30, 0.48)]), fill=(250, 250, 248), width=6)
-    draw.polygon(_map(frame, [(0.7, 0.6), (0.82, 0.6), (0.8, 0.7), (0.72, 0.7)]),
-                 fill=(170, 90, 60))
+    draw.polygon(_map(frame, [(0.7, 0.6), (0.82, 0.6), (0.8, 0.7), (0.72, 0.7)]), fill=(170, 90, 60))
     draw.ellipse(_sub(frame, (0.66, 0.42, 0.86, 0.62)), fill=(70, 130, 70))
     return _grain(im, _noise(rng, size, 4, grain=8), 4)
 
@@ -353,40 +374,76 @@ def _build_undecodable(a: Asset) -> bytes:
 
 _PNG, _JPEG, _GIF = "image/png", "image/jpeg", "image/gif"
 _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
-    (Asset("person.png", _PNG, "One person standing in a studio, full body.",
-           768, 1024, None), _build_person),
-    (Asset("person.jpg", _JPEG, "The same studio model photo as a JPEG.",
-           768, 1024, None), _build_person_jpeg),
-    (Asset("person-small.png", _PNG, "A smaller, still valid model photo.",
-           400, 533, None), _build_small_person),
-    (Asset("top.png", _PNG, "A T-shirt laid flat on white.",
-           600, 800, None), _garment_builder("upper", TOP_COLOUR)),
-    (Asset("bottom.png", _PNG, "A pair of trousers laid flat on white.",
-           600, 800, None), _garment_builder("lower", BOTTOM_COLOUR)),
-    (Asset("dress.png", _PNG, "A dress laid flat on white.",
-           600, 800, None), _garment_builder("dress", DRESS_COLOUR)),
-    (Asset("coarse.png", _PNG, "A coarse try-on result: the model wearing the top.",
-           768, 1024, None), _build_coarse),
-    (Asset("coarse-mismatch.png", _PNG, "A coarse result whose size differs from the model.",
-           640, 960, None), _build_coarse),
-    (Asset("mask.png", _PNG, "A black and white mask of the model's torso.",
-           768, 1024, None), _build_mask),
-    (Asset("no-person.png", _PNG, "An empty room with nobody in it.",
-           768, 1024, images.NO_PERSON), _build_no_person),
-    (Asset("two-persons.png", _PNG, "Two people standing side by side.",
-           1024, 1024, images.MULTI_PERSON), _build_two_persons),
-    (Asset("too-small.png", _PNG, "A model photo far below the minimum side length.",
-           120, 160, images.SIDE), _build_too_small),
-    (Asset("too-large.png", _PNG, "A panorama whose long side exceeds 4096 pixels.",
-           4200, 600, images.SIDE), _build_too_large),
-    (Asset("too-heavy.png", _PNG, "Random noise whose PNG file is over 5 MiB.",
-           1400, 1400, images.BYTES), _build_too_heavy),
-    (Asset("too-light.png", _PNG, "A flat colour image whose file is under 5 KiB.",
-           400, 400, images.BYTES), _build_too_light),
-    (Asset("wrong-format.gif", _GIF, "A model photo saved as a GIF.",
-           600, 800, images.FORMAT), _build_gif),
-    (Asset("undecodable.png", _PNG, "A PNG header followed by corrupt data.",
-           0, 0, images.UNDECODABLE), _build_undecodable),
+    (
+        Asset("person.png", _PNG, "One person standing in a studio, full body.", 768, 1024, None),
+        _build_person,
+    ),
+    (
+        Asset("person.jpg", _JPEG, "The same studio model photo as a JPEG.", 768, 1024, None),
+        _build_person_jpeg,
+    ),
+    (
+        Asset("person-small.png", _PNG, "A smaller, still valid model photo.", 400, 533, None),
+        _build_small_person,
+    ),
+    (
+        Asset("top.png", _PNG, "A T-shirt laid flat on white.", 600, 800, None),
+        _garment_builder("upper", TOP_COLOUR),
+    ),
+    (
+        Asset("bottom.png", _PNG, "A pair of trousers laid flat on white.", 600, 800, None),
+        _garment_builder("lower", BOTTOM_COLOUR),
+    ),
+    (
+        Asset("dress.png", _PNG, "A dress laid flat on white.", 600, 800, None),
+        _garment_builder("dress", DRESS_COLOUR),
+    ),
+    (
+        Asset("coarse.png", _PNG, "A coarse try-on result: the model wearing the top.", 768, 1024, None),
+        _build_coarse,
+    ),
+    (
+        Asset(
+            "coarse-mismatch.png", _PNG, "A coarse result whose size differs from the model.", 640, 960, None
+        ),
+        _build_coarse,
+    ),
+    (Asset("mask.png", _PNG, "A black and white mask of the model's torso.", 768, 1024, None), _build_mask),
+    (
+        Asset("no-person.png", _PNG, "An empty room with nobody in it.", 768, 1024, images.NO_PERSON),
+        _build_no_person,
+    ),
+    (
+        Asset("two-persons.png", _PNG, "Two people standing side by side.", 1024, 1024, images.MULTI_PERSON),
+        _build_two_persons,
+    ),
+    (
+        Asset(
+            "too-small.png", _PNG, "A model photo far below the minimum side length.", 120, 160, images.SIDE
+        ),
+        _build_too_small,
+    ),
+    (
+        Asset(
+            "too-large.png", _PNG, "A panorama whose long side exceeds 4096 pixels.", 4200, 600, images.SIDE
+        ),
+        _build_too_large,
+    ),
+    (
+        Asset("too-heavy.png", _PNG, "Random noise whose PNG file is over 5 MiB.", 1400, 1400, images.BYTES),
+        _build_too_heavy,
+    ),
+    (
+        Asset(
+            "too-light.png", _PNG, "A flat colour image whose file is under 5 KiB.", 400, 400, images.BYTES
+        ),
+        _build_too_light,
+    ),
+    (Asset("wrong-format.gif", _GIF, "A model photo saved as a GIF.", 600, 800, images.FORMAT), _build_gif),
+    (
+        Asset("undecodable.png", _PNG, "A PNG header followed by corrupt data.", 0, 0, images.UNDECODABLE),
+        _build_undecodable,
+    ),
 )
 
 ASSETS: Mapping[str, Asset] = MappingProxyType({a.name: a for a, _ in _CATALOGUE})

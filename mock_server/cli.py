@@ -25,8 +25,10 @@ def banner(state: MockState, url: str) -> str:
         rows.append((name, url + contract.base_path, shown))
     rows.append(("admin", url + "/_mock/", "-"))
     width = [max(len(r[i]) for r in rows) for i in range(2)]
-    lines = [f"tryon-mock {__version__} serving on {url}  (clock {state.clock.mode}, "
-             f"x{state.clock.speed:g}; progress {state.timing.progress})"]
+    lines = [
+        f"tryon-mock {__version__} serving on {url}  (clock {state.clock.mode}, "
+        f"x{state.clock.speed:g}; progress {state.timing.progress})"
+    ]
     lines += [f"  {r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}" for r in rows]
     return "\n".join(lines)
 
@@ -45,8 +47,15 @@ class _Server(uvicorn.Server):
 
 
 def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, http=network.protocol_class(),
-                            log_level=settings.log_level, access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=network.protocol_class(),
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="off",
+    )
     _Server(config, app.state.mock, out).run()
 
 
@@ -81,11 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for text in args.option:
             for vendor, values in parse_option(text).items():
                 options.setdefault(vendor, {}).update(values)
-        settings = load(args.config, flags={
-            "host": args.host, "port": args.port, "speed": args.speed, "progress": args.progress,
-            "scenario": args.scenario, "remote_images": args.remote_images, "seed": args.seed,
-            "options": options or None, "public_url": args.public_url, "log_level": args.log_level,
-        })
+        settings = load(
+            args.config,
+            flags={
+                "host": args.host,
+                "port": args.port,
+                "speed": args.speed,
+                "progress": args.progress,
+                "scenario": args.scenario,
+                "remote_images": args.remote_images,
+                "seed": args.seed,
+                "options": options or None,
+                "public_url": args.public_url,
+                "log_level": args.log_level,
+            },
+        )
         app = create_app(settings)
     except (SettingsError, ValueError) as exc:
         print(f"tryon-mock: {exc}", file=sys.stderr)

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 
 class Clock:
-    def __init__(self, speed: float = 1.0, start: float | None = None,
-                 source: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, speed: float = 1.0, start: float | None = None, source: Callable[[], float] = time.time
+    ) -> None:
         if speed < 0:
             raise ValueError("speed must be >= 0")
         self._source = source

@@ -23,8 +23,11 @@ class Credentials:
         contract = self._contracts.get(vendor)
         if contract is None:
             raise CredentialError(f"unknown vendor {vendor!r}")
-        missing = [f for f in contract.credential_fields if not isinstance(credential.get(f), str)
-                   or not credential.get(f)]
+        missing = [
+            f
+            for f in contract.credential_fields
+            if not isinstance(credential.get(f), str) or not credential.get(f)
+        ]
         if missing:
             raise CredentialError(f"{vendor} credentials need string fields {missing}")
         store = self._by_vendor[vendor]

@@ -49,8 +49,12 @@ def parse_json(raw: bytes) -> Any:
         raise ValueError("JSON nested too deeply") from exc
 
 
-def json_response(body: Any, status: int = 200, content_type: str = "application/json",
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: Any,
+    status: int = 200,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Compact JSON, UTF-8, with exactly the content type the vendor sends."""
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(data, status_code=status, headers=headers, media_type=content_type)
@@ -140,27 +144,43 @@ class Vendor:
         for endpoint_id, handler in self.handlers().items():
             endpoint = self.contract.endpoint(endpoint_id)
             for path in endpoint.paths:
-                routes.append(Route(path, self._wrap(endpoint, handler), methods=[endpoint.method],
-                                    name=f"{self.contract.name}:{endpoint_id}:{path}"))
+                routes.append(
+                    Route(
+                        path,
+                        self._wrap(endpoint, handler),
+                        methods=[endpoint.method],
+                        name=f"{self.contract.name}:{endpoint_id}:{path}",
+                    )
+                )
         return routes
 
     def fallback(self) -> Route:
         """Unknown paths and methods under the vendor's base path answer in its envelope."""
-        unknown = Endpoint(id="unknown", kind="unknown", method="*",
-                           paths=(self.contract.base_path + "/",), responses={})
+        unknown = Endpoint(
+            id="unknown", kind="unknown", method="*", paths=(self.contract.base_path + "/",), responses={}
+        )
 
         async def handler(call: Call) -> Response:
             raise call.fail("route.unknown")
 
-        return Route(self.contract.base_path + "/{rest:path}", self._wrap(unknown, handler),
-                     methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+        return Route(
+            self.contract.base_path + "/{rest:path}",
+            self._wrap(unknown, handler),
+            methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
+        )
 
     def _wrap(self, endpoint: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         state, vendor = self.state, self
 
         async def run(request: Request) -> Response:
-            call = Call(request, state, vendor.contract, endpoint, request_id=str(state.ids.uuid()),
-                        task_id=request.path_params.get("task_id"))
+            call = Call(
+                request,
+                state,
+                vendor.contract,
+                endpoint,
+                request_id=str(state.ids.uuid()),
+                task_id=request.path_params.get("task_id"),
+            )
             entry = _entry(call)
             try:
                 response = await vendor._answer(call, handler, entry)
@@ -203,8 +223,9 @@ class Vendor:
             entry.error = self.contract.trigger("body.too_large").id
             return self.error_response(call, self.contract.trigger("body.too_large"))
         except FaultSpecError as exc:
-            return JSONResponse({"mock_error": str(exc)}, status_code=400,
-                                headers={"X-Mock-Error": "bad-fault"})
+            return JSONResponse(
+                {"mock_error": str(exc)}, status_code=400, headers={"X-Mock-Error": "bad-fault"}
+            )
 
     def _fault(self, call: Call) -> Fault | None:
         header = call.request.headers.get(faults.HEADER)
@@ -226,9 +247,17 @@ class Vendor:
 def _entry(call: Call) -> Entry:
     req = call.request
     return Entry(
-        seq=0, time=call.now, tenant=ANONYMOUS, vendor=call.contract.name,
-        endpoint=call.endpoint.id, method=req.method, path=req.url.path,
-        query=req.url.query, headers=dict(req.headers), body=None, body_bytes=0,
+        seq=0,
+        time=call.now,
+        tenant=ANONYMOUS,
+        vendor=call.contract.name,
+        endpoint=call.endpoint.id,
+        method=req.method,
+        path=req.url.path,
+        query=req.url.query,
+        headers=dict(req.headers),
+        body=None,
+        body_bytes=0,
     )
 
 

@@ -170,9 +170,16 @@ class Rule:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "vendor": self.vendor, "tenant": self.tenant, "endpoint": self.endpoint,
-            "times": self.times, "per_tenant": self.per_tenant, "probability": self.probability,
-            "seed": self.seed, "hits": self.hits, **self.spec,
+            "id": self.id,
+            "vendor": self.vendor,
+            "tenant": self.tenant,
+            "endpoint": self.endpoint,
+            "times": self.times,
+            "per_tenant": self.per_tenant,
+            "probability": self.probability,
+            "seed": self.seed,
+            "hits": self.hits,
+            **self.spec,
         }
 
 
@@ -208,9 +215,18 @@ class FaultBook:
             raise FaultSpecError(f"at most {self.limit} fault rules")
         self._count += 1
         rule_seed = seed if seed is not None else (self._seed or 0) * 1_000_003 + self._count
-        made = Rule(id=f"rule-{self._count}", spec=body, vendor=vendor, tenant=tenant,
-                    endpoint=endpoint, times=times, probability=probability, seed=seed,
-                    per_tenant=per_tenant, _rng=random.Random(rule_seed))
+        made = Rule(
+            id=f"rule-{self._count}",
+            spec=body,
+            vendor=vendor,
+            tenant=tenant,
+            endpoint=endpoint,
+            times=times,
+            probability=probability,
+            seed=seed,
+            per_tenant=per_tenant,
+            _rng=random.Random(rule_seed),
+        )
         self._rules.append(made)
         return made
 

@@ -23,8 +23,13 @@ import httpx
 from mock_server import assets
 
 POLICIES = ("synthesize", "reject", "fetch")
-STAND_INS = {"person": "person.png", "garment": "top.png", "coarse": "coarse.png",
-             "mask": "mask.png", "image": "person.png"}
+STAND_INS = {
+    "person": "person.png",
+    "garment": "top.png",
+    "coarse": "coarse.png",
+    "mask": "mask.png",
+    "image": "person.png",
+}
 UNREACHABLE, TIMEOUT = "unreachable", "timeout"
 
 Internal = Callable[[str, str], Awaitable[bytes | None]]
@@ -47,8 +52,9 @@ def is_loopback_host(host: str) -> bool:
 
 
 class Fetcher:
-    def __init__(self, policy: str = "synthesize", timeout: float = 10.0,
-                 max_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(
+        self, policy: str = "synthesize", timeout: float = 10.0, max_bytes: int = 32 * 1024 * 1024
+    ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"remote_images must be one of {POLICIES}")
         self.policy = policy
@@ -67,7 +73,7 @@ class Fetcher:
         if local:
             for prefix, source in self._internal.items():
                 if parts.path.startswith(prefix):
-                    data = await source(parts.path[len(prefix):], parts.query)
+                    data = await source(parts.path[len(prefix) :], parts.query)
                     return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
             if not is_loopback_host(host):
                 return Fetched(None, UNREACHABLE)
@@ -85,8 +91,10 @@ class Fetcher:
 
     async def _download(self, url: str) -> Fetched:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
-                                         trust_env=False) as client, client.stream("GET", url) as resp:
+            async with (
+                httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False) as client,
+                client.stream("GET", url) as resp,
+            ):
                 if resp.status_code != 200:
                     return Fetched(None, UNREACHABLE)
                 chunks: list[bytes] = []

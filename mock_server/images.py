@@ -40,8 +40,18 @@ MAX_PIXELS = 89_478_485
 
 # Raster formats we are willing to parse; keeps e.g. EPS (Ghostscript) out.
 _OPEN_FORMATS = (
-    "PNG", "JPEG", "MPO", "BMP", "DIB", "WEBP", "GIF", "TIFF", "ICO", "PPM",
-    "TGA", "AVIF",
+    "PNG",
+    "JPEG",
+    "MPO",
+    "BMP",
+    "DIB",
+    "WEBP",
+    "GIF",
+    "TIFF",
+    "ICO",
+    "PPM",
+    "TGA",
+    "AVIF",
 )
 # Pillow reports multi-picture JPEGs (phone photos) as MPO: they are JPEGs.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
@@ -176,9 +186,7 @@ def _sides_ok(facts: ImageFacts, limits: Limits) -> bool:
 # --- metadata -------------------------------------------------------------
 
 
-def metadata_items(
-    persons: int | None, garments: Iterable[str] | None
-) -> list[tuple[str, str]]:
+def metadata_items(persons: int | None, garments: Iterable[str] | None) -> list[tuple[str, str]]:
     """The (key, value) pairs describing an image's content."""
     items: list[tuple[str, str]] = []
     if persons is not None:
@@ -188,9 +196,7 @@ def metadata_items(
     return items
 
 
-def png_info(
-    persons: int | None, garments: Iterable[str] | None
-) -> PngImagePlugin.PngInfo:
+def png_info(persons: int | None, garments: Iterable[str] | None) -> PngImagePlugin.PngInfo:
     """PNG text chunks carrying the metadata."""
     info = PngImagePlugin.PngInfo()
     for key, value in metadata_items(persons, garments):

@@ -65,11 +65,19 @@ class Journal:
         log.append(entry)
         return entry
 
-    def query(self, tenant: str | None = None, vendor: str | None = None,
-              endpoint: str | None = None, since: int = 0, limit: int | None = None) -> list[Entry]:
+    def query(
+        self,
+        tenant: str | None = None,
+        vendor: str | None = None,
+        endpoint: str | None = None,
+        since: int = 0,
+        limit: int | None = None,
+    ) -> list[Entry]:
         logs = [self._entries.get(tenant, ())] if tenant is not None else self._entries.values()
         found = [
-            e for log in logs for e in log
+            e
+            for log in logs
+            for e in log
             if e.seq > since
             and (vendor is None or e.vendor == vendor)
             and (endpoint is None or e.endpoint == endpoint)

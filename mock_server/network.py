@@ -73,8 +73,13 @@ class Truncated(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = bytes(self.inner.body)
-        await send({"type": "http.response.start", "status": self.inner.status_code,
-                    "headers": self.inner.raw_headers})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.inner.status_code,
+                "headers": self.inner.raw_headers,
+            }
+        )
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         transport = _transport(scope)
         if transport is None:

@@ -42,9 +42,7 @@ def _decode_rgb(data: bytes) -> Image.Image | None:
         return None
 
 
-def _png(
-    im: Image.Image, persons: int | None = None, garments: Sequence[str] | None = None
-) -> bytes:
+def _png(im: Image.Image, persons: int | None = None, garments: Sequence[str] | None = None) -> bytes:
     """Encode as PNG with our metadata (fast compression: results are transient)."""
     buf = io.BytesIO()
     im.save(buf, "PNG", pnginfo=images.png_info(persons, garments), compress_level=1)
@@ -137,9 +135,7 @@ def _font(size: int) -> FontType:
 def _mark_mask() -> Image.Image:
     """Mode L stencil of the watermark word (never mutated by callers)."""
     font = _font(160)
-    left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox(
-        (0, 0), WATERMARK, font=font
-    )
+    left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), WATERMARK, font=font)
     pad = 12
     mask = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
     ImageDraw.Draw(mask).text((pad - left, pad - top), WATERMARK, fill=255, font=font)

@@ -65,8 +65,9 @@ class Results:
 
     def url(self, base_url: str, key: str, expires: float) -> str:
         exp = int(expires)
-        query = urlencode({"Expires": exp, "OSSAccessKeyId": ACCESS_KEY_ID,
-                           "Signature": self._sign(key, exp)})
+        query = urlencode(
+            {"Expires": exp, "OSSAccessKeyId": ACCESS_KEY_ID, "Signature": self._sign(key, exp)}
+        )
         return f"{base_url.rstrip('/')}{PREFIX}{key}.png?{query}"
 
     def verify(self, key: str, expires: str, signature: str) -> bool:

@@ -27,7 +27,8 @@ def _validator() -> Draft202012Validator:
 
 def names() -> list[str]:
     return sorted(
-        e.name.removesuffix(".json") for e in resources.files(PACKAGE).iterdir()
+        e.name.removesuffix(".json")
+        for e in resources.files(PACKAGE).iterdir()
         if e.name.endswith(".json") and not e.name.endswith(".schema.json")
     )
 

@@ -100,9 +100,14 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """The ``TRYON_MOCK_*`` variables as config changes."""
     casts: dict[str, Any] = {
-        "HOST": ("host", str), "PORT": ("port", int), "SPEED": ("speed", float),
-        "PROGRESS": ("progress", str), "REMOTE_IMAGES": ("remote_images", str),
-        "SEED": ("seed", int), "SCENARIO": ("scenario", str), "PUBLIC_URL": ("public_url", str),
+        "HOST": ("host", str),
+        "PORT": ("port", int),
+        "SPEED": ("speed", float),
+        "PROGRESS": ("progress", str),
+        "REMOTE_IMAGES": ("remote_images", str),
+        "SEED": ("seed", int),
+        "SCENARIO": ("scenario", str),
+        "PUBLIC_URL": ("public_url", str),
         "LOG_LEVEL": ("log_level", str),
     }
     changes: dict[str, Any] = {}
@@ -118,8 +123,11 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return changes
 
 
-def load(config: str | None = None, environ: Mapping[str, str] | None = None,
-         flags: Mapping[str, Any] | None = None) -> Settings:
+def load(
+    config: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
     environ = os.environ if environ is None else environ
     settings = Settings()
     config = config or environ.get(ENV_PREFIX + "CONFIG")

@@ -106,8 +106,9 @@ class MockState:
 
     # -- images ------------------------------------------------------------------------------
 
-    async def check_images(self, contract: Contract, operation: Operation, doc: Any,
-                           own_host: str) -> ImageCheck:
+    async def check_images(
+        self, contract: Contract, operation: Operation, doc: Any, own_host: str
+    ) -> ImageCheck:
         facts: dict[str, images.ImageFacts] = {}
         for item in operation.images:
             url = resolve_pointer(doc, item.pointer)
@@ -146,10 +147,19 @@ class MockState:
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def new_task(self, contract: Contract, operation: Operation, *, task_id: str, tenant: str,
-                 doc: Any, own_host: str, error: ErrorCode | None = None,
-                 pending: Mapping[str, ErrorCode] | None = None,
-                 facts: Mapping[str, images.ImageFacts] | None = None) -> Task:
+    def new_task(
+        self,
+        contract: Contract,
+        operation: Operation,
+        *,
+        task_id: str,
+        tenant: str,
+        doc: Any,
+        own_host: str,
+        error: ErrorCode | None = None,
+        pending: Mapping[str, ErrorCode] | None = None,
+        facts: Mapping[str, images.ImageFacts] | None = None,
+    ) -> Task:
         """Plan and store a task; register the recipes of its result images."""
         timing = self.timing_for(tenant)
         plan = Plan.make(contract.lifecycle, operation, timing, error)
@@ -160,15 +170,32 @@ class MockState:
             if isinstance(url, str) and url:
                 roles.setdefault(item.role, []).append(url)
         size = self._result_size(operation, doc)
-        task = Task(id=task_id, tenant=tenant, vendor=contract.name, operation=operation.name,
-                    created=self.clock.now(), plan=plan, lifecycle=contract.lifecycle,
-                    inputs=roles, results=operation.results, result_size=size,
-                    pending_faults=dict(pending or {}))
+        task = Task(
+            id=task_id,
+            tenant=tenant,
+            vendor=contract.name,
+            operation=operation.name,
+            created=self.clock.now(),
+            plan=plan,
+            lifecycle=contract.lifecycle,
+            inputs=roles,
+            results=operation.results,
+            result_size=size,
+            pending_faults=dict(pending or {}),
+        )
         base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
         for index in range(operation.results):
-            self.results.add(f"{task_id}-{index}", Recipe(
-                kind="tryon", base=base, garments=tuple(roles.get("garment", ())), size=size,
-                label=task_id, host=own_host))
+            self.results.add(
+                f"{task_id}-{index}",
+                Recipe(
+                    kind="tryon",
+                    base=base,
+                    garments=tuple(roles.get("garment", ())),
+                    size=size,
+                    label=task_id,
+                    host=own_host,
+                ),
+            )
         return self.tasks.add(task)
 
     def result_urls(self, task: Task, base_url: str, contract: Contract) -> list[str]:
@@ -196,10 +223,10 @@ class MockState:
             return None
         base = await self.image_bytes(recipe.base, "person", recipe.host) or b""
         if recipe.kind == "tryon":
-            garments = [await self.image_bytes(g, "garment", recipe.host) or b""
-                        for g in recipe.garments]
+            garments = [await self.image_bytes(g, "garment", recipe.host) or b"" for g in recipe.garments]
             data = await anyio.to_thread.run_sync(
-                render.render_tryon, base, garments, recipe.size, recipe.label)
+                render.render_tryon, base, garments, recipe.size, recipe.label
+            )
         else:
             parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
             data = parsing if recipe.kind == "parsing" else crop
@@ -234,4 +261,5 @@ class MockState:
     def link_valid(self, key: str, params: Mapping[str, str]) -> bool:
         expires = params.get("Expires", "")
         return self.results.verify(key, expires, params.get("Signature", "")) and (
-            int(expires) >= self.clock.now())
+            int(expires) >= self.clock.now()
+        )

@@ -36,8 +36,9 @@ class Plan:
         return queue + (run - queue) * self.fail_at
 
     @classmethod
-    def make(cls, lifecycle: Lifecycle, operation: Operation, timing: Timing,
-             error: ErrorCode | None = None) -> Plan:
+    def make(
+        cls, lifecycle: Lifecycle, operation: Operation, timing: Timing, error: ErrorCode | None = None
+    ) -> Plan:
         queue, run = timing.durations(operation.queue_seconds, operation.run_seconds)
         first, *rest = lifecycle.phases
         weight = sum(p.weight for p in rest) or 1.0

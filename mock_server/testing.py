@@ -71,8 +71,10 @@ class MockServer:
         return response
 
     def new_tenant(self) -> Tenant:
-        creds = {name: {f: _secret(name, f) for f in c.credential_fields}
-                 for name, c in self.state.contracts.items()}
+        creds = {
+            name: {f: _secret(name, f) for f in c.credential_fields}
+            for name, c in self.state.contracts.items()
+        }
         self.admin("POST", "/credentials", json={v: [c] for v, c in creds.items()})
         return Tenant(self, creds)
 
@@ -90,8 +92,15 @@ def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> 
     """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
     settings = settings or Settings(port=0)
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            access_log=False, lifespan="off", http=network.protocol_class())
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http=network.protocol_class(),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)
     thread.start()

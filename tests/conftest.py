@@ -53,8 +53,13 @@ class DashScopeCaller:
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}", "X-DashScope-Async": "enable", **extra}
 
-    def submit(self, model: str = "aitryon", inputs: dict[str, Any] | None = None,
-               parameters: dict[str, Any] | None = None, **headers: str) -> httpx2.Response:
+    def submit(
+        self,
+        model: str = "aitryon",
+        inputs: dict[str, Any] | None = None,
+        parameters: dict[str, Any] | None = None,
+        **headers: str,
+    ) -> httpx2.Response:
         if inputs is None:
             inputs = {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")}
         body: dict[str, Any] = {"model": model, "input": inputs}

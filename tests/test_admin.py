@@ -122,8 +122,12 @@ def test_a_scenario_for_one_tenant_and_a_new_one_replaces_it(ds: DashScopeCaller
 
 
 def test_inline_and_bad_scenarios(client: TestClient) -> None:
-    doc = {"name": "mine", "description": "x", "timing": {"progress": "polls:3"},
-           "faults": [{"endpoint": "query", "error": "@fault.throttled", "times": 1}]}
+    doc = {
+        "name": "mine",
+        "description": "x",
+        "timing": {"progress": "polls:3"},
+        "faults": [{"endpoint": "query", "error": "@fault.throttled", "times": 1}],
+    }
     assert client.post("/_mock/scenarios", json=doc).status_code == 200
     assert client.post("/_mock/scenarios", json={**doc, "timing": {"speed": 3}}).status_code == 400
     assert client.post("/_mock/scenarios", json={**doc, "faults": [{"error": "Nope"}]}).status_code == 400
@@ -168,6 +172,10 @@ def test_admin_rejects_non_json(client: TestClient) -> None:
 
 
 def test_a_marker_on_a_mock_asset_url(ds: DashScopeCaller) -> None:
-    response = ds.submit(inputs={"person_image_url": asset("person.png") + "?mock-error=Arrearage",
-                                 "top_garment_url": asset("top.png")})
+    response = ds.submit(
+        inputs={
+            "person_image_url": asset("person.png") + "?mock-error=Arrearage",
+            "top_garment_url": asset("top.png"),
+        }
+    )
     assert response.json()["code"] == "Arrearage"

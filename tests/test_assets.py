@@ -17,10 +17,23 @@ from mock_server import assets
 KIB = 1024
 MIB = 1024 * 1024
 CATALOGUE_ORDER = [
-    "person.png", "person.jpg", "person-small.png", "top.png", "bottom.png",
-    "dress.png", "coarse.png", "coarse-mismatch.png", "mask.png", "no-person.png",
-    "two-persons.png", "too-small.png", "too-large.png", "too-heavy.png",
-    "too-light.png", "wrong-format.gif", "undecodable.png",
+    "person.png",
+    "person.jpg",
+    "person-small.png",
+    "top.png",
+    "bottom.png",
+    "dress.png",
+    "coarse.png",
+    "coarse-mismatch.png",
+    "mask.png",
+    "no-person.png",
+    "two-persons.png",
+    "too-small.png",
+    "too-large.png",
+    "too-heavy.png",
+    "too-light.png",
+    "wrong-format.gif",
+    "undecodable.png",
 ]
 FORMAT_OF_MEDIA_TYPE = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF"}
 DECODABLE = [name for name in CATALOGUE_ORDER if name != "undecodable.png"]
@@ -75,8 +88,11 @@ def test_bytes_do_not_depend_on_the_process() -> None:
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED="12345")
     out = subprocess.run(
-        [sys.executable, "-c", code, *names], env=env, check=True,
-        capture_output=True, text=True,
+        [sys.executable, "-c", code, *names],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     assert out == [hashlib.sha256(assets.asset_bytes(n)).hexdigest() for n in names]
 

@@ -39,8 +39,11 @@ def command() -> list[str]:
 
 def clean_env() -> dict[str, str]:
     """No TRYON_MOCK_* settings and no proxies leak in from the caller's environment."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TRYON_MOCK_") and k.lower() not in {"http_proxy", "https_proxy", "all_proxy"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TRYON_MOCK_") and k.lower() not in {"http_proxy", "https_proxy", "all_proxy"}
+    }
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -85,12 +88,20 @@ def _read_banner(lines: queue.Queue[str | None], stderr: list[str]) -> list[str]
 @contextmanager
 def serve(*args: str, cwd: Path) -> Iterator[Served]:
     """``tryon-mock serve --port 0 ARGS``; always terminated and reaped on exit."""
-    with subprocess.Popen([*command(), "serve", "--port", "0", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, cwd=cwd, env=clean_env()) as proc:
+    with subprocess.Popen(
+        [*command(), "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=clean_env(),
+    ) as proc:
         lines: queue.Queue[str | None] = queue.Queue()
         stderr: list[str] = []
-        pumps = [threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True),
-                 threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True)]
+        pumps = [
+            threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True),
+            threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True),
+        ]
         for pump in pumps:
             pump.start()
         try:
@@ -114,8 +125,15 @@ def serve(*args: str, cwd: Path) -> Iterator[Served]:
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """A command that must end by itself (the timeout kills it if it starts serving instead)."""
-    return subprocess.run([*command(), *args], capture_output=True, text=True, cwd=cwd,
-                          env=clean_env(), timeout=EXIT_TIMEOUT, check=False)
+    return subprocess.run(
+        [*command(), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=clean_env(),
+        timeout=EXIT_TIMEOUT,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -125,16 +143,22 @@ def http() -> Iterator[httpx.Client]:
 
 
 def tryon_body(url: str) -> dict[str, Any]:
-    return {"model": "aitryon",
-            "input": {"person_image_url": f"{url}/_mock/assets/person.png",
-                      "top_garment_url": f"{url}/_mock/assets/top.png"},
-            "parameters": {"resolution": -1, "restore_face": True}}
+    return {
+        "model": "aitryon",
+        "input": {
+            "person_image_url": f"{url}/_mock/assets/person.png",
+            "top_garment_url": f"{url}/_mock/assets/top.png",
+        },
+        "parameters": {"resolution": -1, "restore_face": True},
+    }
 
 
 def submit(http: httpx.Client, url: str, key: str) -> httpx.Response:
-    return http.post(f"{url}{DASHSCOPE.base_path}/services/aigc/image2image/image-synthesis",
-                     json=tryon_body(url),
-                     headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"})
+    return http.post(
+        f"{url}{DASHSCOPE.base_path}/services/aigc/image2image/image-synthesis",
+        json=tryon_body(url),
+        headers={"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"},
+    )
 
 
 def test_serve_prints_banner_and_serves(tmp_path: Path, http: httpx.Client) -> None:
@@ -160,8 +184,10 @@ def test_serve_prints_banner_and_serves(tmp_path: Path, http: httpx.Client) -> N
         assert doc["vendors"] == sorted(contracts.vendor_names())
 
         # The vendor base URL from the banner is live and answers in the vendor's envelope.
-        unknown = http.get(f"{server.url}{DASHSCOPE.base_path}/tasks/nope",
-                           headers={"Authorization": f"Bearer {DEFAULT_KEY}"})
+        unknown = http.get(
+            f"{server.url}{DASHSCOPE.base_path}/tasks/nope",
+            headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+        )
         assert unknown.status_code == 200
         assert unknown.json()["output"] == {"task_id": "nope", "task_status": "UNKNOWN"}
     assert server.process.poll() is not None
@@ -180,12 +206,15 @@ def test_scenario_flag_throttles_the_first_submits(tmp_path: Path, http: httpx.C
         assert [submit(http, server.url, DEFAULT_KEY).status_code for _ in range(3)] == [429, 429, 200]
 
 
-@pytest.mark.parametrize("flags", [
-    ["--progress", "polls:0"],
-    ["--scenario", "nope"],
-    ["--speed", "-1"],
-    ["--option", "dashscope-refiner_result"],
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--progress", "polls:0"],
+        ["--scenario", "nope"],
+        ["--speed", "-1"],
+        ["--option", "dashscope-refiner_result"],
+    ],
+)
 def test_bad_flag_value_exits_2_without_serving(tmp_path: Path, flags: list[str]) -> None:
     done = run("serve", "--port", "0", *flags, cwd=tmp_path)
     assert done.returncode == 2, done
@@ -194,10 +223,13 @@ def test_bad_flag_value_exits_2_without_serving(tmp_path: Path, flags: list[str]
     assert "serving on" not in done.stdout
 
 
-@pytest.mark.parametrize("flags", [
-    ["--option", "dashscope.refiner_result=bogus"],
-    ["--option", "nope.refiner_result=results"],
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--option", "dashscope.refiner_result=bogus"],
+        ["--option", "nope.refiner_result=results"],
+    ],
+)
 def test_bad_option_value_exits_2_without_serving(tmp_path: Path, flags: list[str]) -> None:
     """Option values are only checked when the app is built: the CLI must still answer 2."""
     done = run("serve", "--port", "0", *flags, cwd=tmp_path)
@@ -205,7 +237,8 @@ def test_bad_option_value_exits_2_without_serving(tmp_path: Path, flags: list[st
     assert "Traceback" not in done.stderr, (
         "BUG mock_server/cli.py main(): serve(settings) -> create_app -> MockState._check_options "
         "raises SettingsError outside the try/except, so a bad --option value gives a traceback "
-        f"and exit status {done.returncode} instead of 'tryon-mock: ...' and status 2")
+        f"and exit status {done.returncode} instead of 'tryon-mock: ...' and status 2"
+    )
     assert done.returncode == 2, done
     assert done.stderr.startswith("tryon-mock: ")
 
@@ -218,7 +251,8 @@ def test_bad_config_credentials_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr, (
         "BUG mock_server/cli.py main(): credentials from --config are checked in "
         "MockState.load_credentials (inside serve(), outside the try/except), so a bad credential "
-        f"gives a CredentialError traceback and exit status {done.returncode} instead of status 2")
+        f"gives a CredentialError traceback and exit status {done.returncode} instead of status 2"
+    )
     assert done.returncode == 2, done
 
 
@@ -252,8 +286,10 @@ def test_config_file_registers_credentials(tmp_path: Path, http: httpx.Client) -
         assert accepted.json()["output"]["task_status"] == "PENDING"
 
         task_id = accepted.json()["output"]["task_id"]
-        query = http.get(f"{server.url}{DASHSCOPE.base_path}/tasks/{task_id}",
-                         headers={"Authorization": "Bearer sk-from-config"})
+        query = http.get(
+            f"{server.url}{DASHSCOPE.base_path}/tasks/{task_id}",
+            headers={"Authorization": "Bearer sk-from-config"},
+        )
         assert query.status_code == 200
         assert query.json()["output"]["task_id"] == task_id
 

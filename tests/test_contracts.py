@@ -62,18 +62,21 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
     return info.value
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    (lambda v, e: v["triggers"].update({"auth.invalid": "NoSuchError"}), "unknown error id"),
-    (lambda v, e: v["request_errors"].append({"error": "Nope"}), "unknown error id"),
-    (lambda v, e: v["operations"]["aitryon"].update({"endpoint": "nowhere"}), "unknown endpoint"),
-    (lambda v, e: v["operations"]["aitryon"]["images"][0].update({"limits": "huge"}), "unknown limits"),
-    (lambda v, e: v["lifecycle"].update({"terminal": ["DONE"]}), "lifecycle"),
-    (lambda v, e: e["errors"].append(dict(e["errors"][0])), "repeats an id"),
-    (lambda v, e: e["errors"][0].update({"at": ["somewhere"]}), "errors.json"),
-    (lambda v, e: v.pop("auth"), "vendor.json"),
-    (lambda v, e: v["endpoints"][0].update({"kind": "teleport"}), "vendor.json"),
-    (lambda v, e: v["operations"]["aitryon"].update({"request_schema": "missing.json"}), "missing.json"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda v, e: v["triggers"].update({"auth.invalid": "NoSuchError"}), "unknown error id"),
+        (lambda v, e: v["request_errors"].append({"error": "Nope"}), "unknown error id"),
+        (lambda v, e: v["operations"]["aitryon"].update({"endpoint": "nowhere"}), "unknown endpoint"),
+        (lambda v, e: v["operations"]["aitryon"]["images"][0].update({"limits": "huge"}), "unknown limits"),
+        (lambda v, e: v["lifecycle"].update({"terminal": ["DONE"]}), "lifecycle"),
+        (lambda v, e: e["errors"].append(dict(e["errors"][0])), "repeats an id"),
+        (lambda v, e: e["errors"][0].update({"at": ["somewhere"]}), "errors.json"),
+        (lambda v, e: v.pop("auth"), "vendor.json"),
+        (lambda v, e: v["endpoints"][0].update({"kind": "teleport"}), "vendor.json"),
+        (lambda v, e: v["operations"]["aitryon"].update({"request_schema": "missing.json"}), "missing.json"),
+    ],
+)
 def test_broken_contracts_are_refused(tmp_path: Path, change: Any, says: str) -> None:
     assert says in str(_broken(tmp_path, change))
 

@@ -111,10 +111,16 @@ def test_tryon_then_refiner_through_the_sdk(tryon_mock: Tenant, http: httpx.Clie
     assert person_size == (768, 1024)
 
     # First stage: aitryon.
-    first = submit(tryon_mock, "aitryon",
-                   {"person_image_url": asset(tryon_mock, "person.png"),
-                    "top_garment_url": asset(tryon_mock, "top.png")},
-                   resolution=-1, restore_face=True)
+    first = submit(
+        tryon_mock,
+        "aitryon",
+        {
+            "person_image_url": asset(tryon_mock, "person.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        },
+        resolution=-1,
+        restore_face=True,
+    )
     first_id = first.output["task_id"]
     done = BaseAsyncApi.wait(first, **sdk(tryon_mock))
     assert done.status_code == 200, done
@@ -126,11 +132,16 @@ def test_tryon_then_refiner_through_the_sdk(tryon_mock: Tenant, http: httpx.Clie
     assert png(http, coarse_url).size == person_size  # resolution=-1: the person image's size
 
     # Second stage: aitryon-refiner on the first result.
-    refined = submit(tryon_mock, "aitryon-refiner",
-                     {"coarse_image_url": coarse_url,
-                      "person_image_url": asset(tryon_mock, "person.png"),
-                      "top_garment_url": asset(tryon_mock, "top.png")},
-                     gender="woman")
+    refined = submit(
+        tryon_mock,
+        "aitryon-refiner",
+        {
+            "coarse_image_url": coarse_url,
+            "person_image_url": asset(tryon_mock, "person.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        },
+        gender="woman",
+    )
     refined_id = refined.output["task_id"]
     assert refined_id != first_id
     final = BaseAsyncApi.wait(refined, **sdk(tryon_mock))
@@ -148,10 +159,16 @@ def test_unknown_api_key_is_reported_by_the_sdk(tryon_mock: Tenant) -> None:
     error = CONTRACT.error("InvalidApiKey")
     response = BaseAsyncApi.async_call(
         model="aitryon",
-        input={"person_image_url": asset(tryon_mock, "person.png"),
-               "top_garment_url": asset(tryon_mock, "top.png")},
-        **SYNTHESIS, api_key="sk-not-registered-anywhere", base_address=tryon_mock.base_url(VENDOR),
-        resolution=-1, restore_face=True)
+        input={
+            "person_image_url": asset(tryon_mock, "person.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        },
+        **SYNTHESIS,
+        api_key="sk-not-registered-anywhere",
+        base_address=tryon_mock.base_url(VENDOR),
+        resolution=-1,
+        restore_face=True,
+    )
     assert response.status_code == error.http_status == 401
     assert response.code == str(error.code) == "InvalidApiKey"
     assert response.message == error.message
@@ -159,8 +176,9 @@ def test_unknown_api_key_is_reported_by_the_sdk(tryon_mock: Tenant) -> None:
     assert response.output is None
 
     # The task API answers the same way.
-    fetched = BaseAsyncApi.fetch("no-such-task", api_key="sk-not-registered-anywhere",
-                                 base_address=tryon_mock.base_url(VENDOR))
+    fetched = BaseAsyncApi.fetch(
+        "no-such-task", api_key="sk-not-registered-anywhere", base_address=tryon_mock.base_url(VENDOR)
+    )
     assert (fetched.status_code, fetched.code, fetched.message) == (401, str(error.code), error.message)
     assert tryon_mock.journal(VENDOR) == []  # nothing was booked to the real tenant
 
@@ -170,10 +188,16 @@ def test_failed_tasks_through_the_sdk(tryon_mock: Tenant) -> None:
 
     # 1. A person image with two people: accepted, then the task fails with InvalidPerson.
     invalid_person = CONTRACT.error("InvalidPerson")
-    task = submit(tryon_mock, "aitryon",
-                  {"person_image_url": asset(tryon_mock, "two-persons.png"),
-                   "top_garment_url": asset(tryon_mock, "top.png")},
-                  resolution=-1, restore_face=True)
+    task = submit(
+        tryon_mock,
+        "aitryon",
+        {
+            "person_image_url": asset(tryon_mock, "two-persons.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        },
+        resolution=-1,
+        restore_face=True,
+    )
     result = BaseAsyncApi.wait(task, **sdk(tryon_mock))
     assert result.status_code == 200, result
     assert result.output["task_id"] == task.output["task_id"]
@@ -185,10 +209,17 @@ def test_failed_tasks_through_the_sdk(tryon_mock: Tenant) -> None:
     # 2. The fault header, passed through the SDK's ``headers=`` kwarg.
     algo = CONTRACT.error("InternalError.Algo")
     fault = "error=InternalError.Algo; at=task"
-    task = submit(tryon_mock, "aitryon",
-                  {"person_image_url": asset(tryon_mock, "person.png"),
-                   "top_garment_url": asset(tryon_mock, "top.png")},
-                  headers={"X-Mock-Fault": fault}, resolution=-1, restore_face=True)
+    task = submit(
+        tryon_mock,
+        "aitryon",
+        {
+            "person_image_url": asset(tryon_mock, "person.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        },
+        headers={"X-Mock-Fault": fault},
+        resolution=-1,
+        restore_face=True,
+    )
     result = BaseAsyncApi.wait(task, **sdk(tryon_mock))
     assert result.status_code == 200, result
     assert result.output["task_status"] == "FAILED"
@@ -210,8 +241,10 @@ def test_cancel_and_list_through_the_sdk(tryon_mock: Tenant) -> None:
     other = tryon_mock.server.new_tenant()
     try:
         other.timing(VENDOR, progress="time", queue_seconds=3600)
-        inputs = {"person_image_url": asset(tryon_mock, "person.png"),
-                  "top_garment_url": asset(tryon_mock, "top.png")}
+        inputs = {
+            "person_image_url": asset(tryon_mock, "person.png"),
+            "top_garment_url": asset(tryon_mock, "top.png"),
+        }
         mine = submit(tryon_mock, "aitryon", inputs, resolution=-1, restore_face=True)
         theirs = submit(other, "aitryon", inputs, resolution=-1, restore_face=True)
         mine_id, theirs_id = mine.output["task_id"], theirs.output["task_id"]
@@ -239,7 +272,8 @@ def test_cancel_and_list_through_the_sdk(tryon_mock: Tenant) -> None:
         assert listed.status_code == 200, listed
         assert listed.output["total"] == 1
         assert [(row["task_id"], row["status"], row["model_name"]) for row in listed.output["data"]] == [
-            (mine_id, "CANCELED", "aitryon")]
+            (mine_id, "CANCELED", "aitryon")
+        ]
 
         listed = BaseAsyncApi.list(**sdk(other))
         assert listed.status_code == 200, listed

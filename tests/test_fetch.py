@@ -64,10 +64,17 @@ def test_downloads_are_capped(image_host: str) -> None:
     assert (got.data, got.failure) == (None, "bytes")
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.1.2.3/p.png", "http://192.168.0.1/p.png", "http://169.254.169.254/latest/meta-data/",
-    "http://[fd00::1]/p.png", "http://100.64.0.1/p.png", "http://0.0.0.0:9/p.png",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.1.2.3/p.png",
+        "http://192.168.0.1/p.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00::1]/p.png",
+        "http://100.64.0.1/p.png",
+        "http://0.0.0.0:9/p.png",
+    ],
+)
 def test_guarded_fetch_refuses_non_public_addresses(url: str) -> None:
     got = anyio.run(Fetcher(policy="fetch").get, url, "person")
     assert (got.data, got.failure) == (None, "unreachable")

@@ -120,9 +120,7 @@ def test_garment_fails_when_a_person_is_required() -> None:
 
 
 def test_check_kinds_constants() -> None:
-    assert images.CHECK_KINDS == (
-        "undecodable", "format", "bytes", "side", "no_person", "multi_person"
-    )
+    assert images.CHECK_KINDS == ("undecodable", "format", "bytes", "side", "no_person", "multi_person")
 
 
 @pytest.mark.parametrize(
@@ -218,9 +216,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     idat = zlib.compress(b"")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(
-        b"IEND", b""
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
@@ -249,9 +245,7 @@ def test_pixel_cap_applies_before_decoding(monkeypatch: pytest.MonkeyPatch) -> N
         ({"other": "1"}, None, None),
     ],
 )
-def test_png_metadata(
-    pairs: dict[str, str], persons: int | None, garments: tuple[str, ...] | None
-) -> None:
+def test_png_metadata(pairs: dict[str, str], persons: int | None, garments: tuple[str, ...] | None) -> None:
     got = images.inspect(png_with_text(pairs))
     assert (got.format, got.persons, got.garments) == ("PNG", persons, garments)
 
@@ -266,9 +260,7 @@ def test_png_metadata(
         (b"just a camera comment", None, None),
     ],
 )
-def test_jpeg_comment_metadata(
-    comment: bytes, persons: int | None, garments: tuple[str, ...] | None
-) -> None:
+def test_jpeg_comment_metadata(comment: bytes, persons: int | None, garments: tuple[str, ...] | None) -> None:
     got = images.inspect(jpeg_with_comment(comment))
     assert (got.format, got.persons, got.garments) == ("JPEG", persons, garments)
 
@@ -277,9 +269,7 @@ def test_metadata_writers_round_trip() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (160, 160)).save(buf, "PNG", pnginfo=images.png_info(4, ("lower",)))
     assert images.inspect(buf.getvalue()).persons == 4
-    assert images.comment(1, ("upper", "dress")) == (
-        b"tryon-mock:persons=1;tryon-mock:garments=upper,dress"
-    )
+    assert images.comment(1, ("upper", "dress")) == (b"tryon-mock:persons=1;tryon-mock:garments=upper,dress")
 
 
 @settings(max_examples=200, deadline=None)

@@ -36,10 +36,15 @@ def task_id(tryon_mock: Tenant, http: httpx.Client) -> str:
     tryon_mock.timing(VENDOR, queue_seconds=3600)
     assets = f"{tryon_mock.server.url}/_mock/assets"
     headers = auth(tryon_mock) | {"X-DashScope-Async": "enable"}
-    answer = http.post(tryon_mock.base_url(VENDOR) + SUBMIT, headers=headers,
-                       json={"model": "aitryon", "parameters": {"resolution": -1, "restore_face": True},
-                             "input": {"person_image_url": f"{assets}/person.png",
-                                       "top_garment_url": f"{assets}/top.png"}})
+    answer = http.post(
+        tryon_mock.base_url(VENDOR) + SUBMIT,
+        headers=headers,
+        json={
+            "model": "aitryon",
+            "parameters": {"resolution": -1, "restore_face": True},
+            "input": {"person_image_url": f"{assets}/person.png", "top_garment_url": f"{assets}/top.png"},
+        },
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["output"]["task_id"]
 
@@ -61,7 +66,8 @@ def assert_normal(answer: httpx.Response, task: str) -> dict[str, Any]:
 
 
 def test_reset_raises_a_transport_error_and_the_server_keeps_serving(
-        tryon_mock: Tenant, http: httpx.Client, task_id: str) -> None:
+    tryon_mock: Tenant, http: httpx.Client, task_id: str
+) -> None:
     with pytest.raises(httpx.TransportError):
         query(tryon_mock, http, task_id, "network=reset")
     assert_normal(query(tryon_mock, http, task_id), task_id)
@@ -118,8 +124,10 @@ def test_delay_holds_the_answer_back(tryon_mock: Tenant, http: httpx.Client, tas
 
 def test_admin_rule_resets_exactly_one_query(tryon_mock: Tenant, http: httpx.Client, task_id: str) -> None:
     key = tryon_mock.credentials[VENDOR]["api_key"]
-    made = http.post(f"{tryon_mock.server.url}/_mock/faults", json={
-        "vendor": VENDOR, "tenant": key, "endpoint": "task-query", "network": "reset", "times": 1})
+    made = http.post(
+        f"{tryon_mock.server.url}/_mock/faults",
+        json={"vendor": VENDOR, "tenant": key, "endpoint": "task-query", "network": "reset", "times": 1},
+    )
     assert made.status_code == 201, made.text
     rule = made.json()["rules"][0]
 
@@ -170,4 +178,5 @@ def test_in_process_reset_is_journaled_like_over_a_socket(tryon_mock_app: Starle
         "BUG mock_server/exchange.py Vendor._wrap/_answer: in-process, network.reset() raises "
         "ConnectionResetError (exchange.py:181) before run() reaches state.journal.record(entry) "
         "(exchange.py:161), so the reset exchange is never journaled; over a socket it is "
-        f"(status 499). Journal fault entries: {faults}")
+        f"(status 499). Journal fault entries: {faults}"
+    )

@@ -49,8 +49,8 @@ def test_result_is_png_of_requested_size() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "size"), [("person.png", (768, 1024)), ("person-small.png", (400, 533)),
-                       ("person.jpg", (768, 1024))]
+    ("name", "size"),
+    [("person.png", (768, 1024)), ("person-small.png", (400, 533)), ("person.jpg", (768, 1024))],
 )
 def test_result_keeps_person_size_without_size(name: str, size: tuple[int, int]) -> None:
     out = render.render_tryon(assets.asset_bytes(name), [TOP], None, "t")
@@ -129,8 +129,12 @@ def test_undecodable_person_falls_back_to_sample(plain: bytes) -> None:
 @pytest.mark.parametrize(
     ("name", "part"),
     [
-        ("person.png", "upper"), ("person.png", "lower"), ("person.png", "dress"),
-        ("person.jpg", "lower"), ("too-small.png", "upper"), ("too-small.png", "dress"),
+        ("person.png", "upper"),
+        ("person.png", "lower"),
+        ("person.png", "dress"),
+        ("person.jpg", "lower"),
+        ("too-small.png", "upper"),
+        ("too-small.png", "dress"),
     ],
 )
 def test_parsing_alpha_matches_bbox(name: str, part: str) -> None:

@@ -12,9 +12,17 @@ from mock_server import settings as s
 
 def test_precedence(tmp_path: Path) -> None:
     config = tmp_path / "c.json"
-    config.write_text(json.dumps({"speed": 5, "port": 9000, "progress": "polls:3",
-                                  "credentials": {"dashscope": [{"api_key": "sk-x"}]},
-                                  "options": {"dashscope": {"refiner_result": "results"}}}))
+    config.write_text(
+        json.dumps(
+            {
+                "speed": 5,
+                "port": 9000,
+                "progress": "polls:3",
+                "credentials": {"dashscope": [{"api_key": "sk-x"}]},
+                "options": {"dashscope": {"refiner_result": "results"}},
+            }
+        )
+    )
     got = s.load(str(config), environ={"TRYON_MOCK_SPEED": "7"}, flags={"port": 0})
     assert (got.speed, got.port, got.timing.polls) == (7.0, 0, 3)
     assert got.credentials["dashscope"][0]["api_key"] == "sk-x"
@@ -27,8 +35,17 @@ def test_env_config_path(tmp_path: Path) -> None:
     assert s.load(environ={"TRYON_MOCK_CONFIG": str(config)}).remote_images == "reject"
 
 
-@pytest.mark.parametrize("config", [{"colour": "red"}, {"remote_images": "maybe"}, {"speed": -1},
-                                    {"progress": "polls:0"}, {"timing": {"fail_at": 2}}, [1]])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"colour": "red"},
+        {"remote_images": "maybe"},
+        {"speed": -1},
+        {"progress": "polls:0"},
+        {"timing": {"fail_at": 2}},
+        [1],
+    ],
+)
 def test_bad_config_is_refused(tmp_path: Path, config: object) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps(config))

@@ -38,9 +38,9 @@ class DashScope(Vendor):
 
     def authenticate(self, call: Call) -> str:
         header = call.request.headers.get("authorization", "")
-        if not header.lower().startswith(BEARER) or not header[len(BEARER):].strip():
+        if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
-        key = header[len(BEARER):].strip()
+        key = header[len(BEARER) :].strip()
         if self.state.credentials.get(self.contract.name, key) is None:
             raise call.fail("auth.invalid")
         return key
@@ -50,8 +50,7 @@ class DashScope(Vendor):
         return self._json(call, body, error.http_status)
 
     def _json(self, call: Call, body: dict[str, Any], status: int = 200) -> Response:
-        return json_response(body, status, call.endpoint.content_type,
-                             {"x-request-id": call.request_id})
+        return json_response(body, status, call.endpoint.content_type, {"x-request-id": call.request_id})
 
     # -- service endpoints -------------------------------------------------------------------
 
@@ -82,14 +81,22 @@ class DashScope(Vendor):
             if checked.error.can_occur(call.endpoint.kind):
                 raise VendorError(checked.error)
             failure = checked.error
-        task = self.state.new_task(self.contract, op, task_id=str(self.state.ids.uuid()),
-                                   tenant=call.tenant or "", doc=doc, own_host=call.own_host,
-                                   error=failure, pending=pending)
+        task = self.state.new_task(
+            self.contract,
+            op,
+            task_id=str(self.state.ids.uuid()),
+            tenant=call.tenant or "",
+            doc=doc,
+            own_host=call.own_host,
+            error=failure,
+            pending=pending,
+        )
         task.extra["request_id"] = call.request_id
         call.task_id = task.id
         view = task.view(call.now)
-        return self._json(call, {"output": {"task_status": view.status, "task_id": task.id},
-                                 "request_id": call.request_id})
+        return self._json(
+            call, {"output": {"task_status": view.status, "task_id": task.id}, "request_id": call.request_id}
+        )
 
     async def process(self, call: Call) -> Response:
         for name, value in self._async_header().items():
@@ -121,11 +128,14 @@ class DashScope(Vendor):
             parsing.append(self.state.results.url(call.base_url, keys[0], expires))
             crops.append(self.state.results.url(call.base_url, keys[1], expires))
             boxes.append(list(box))
-        return self._json(call, {
-            "output": {"parsing_img_url": parsing, "crop_img_url": crops, "bbox": boxes},
-            "usage": {"image_count": 1},
-            "request_id": call.request_id,
-        })
+        return self._json(
+            call,
+            {
+                "output": {"parsing_img_url": parsing, "crop_img_url": crops, "bbox": boxes},
+                "usage": {"image_count": 1},
+                "request_id": call.request_id,
+            },
+        )
 
     def _async_header(self) -> dict[str, str]:
         submit = next(e for e in self.contract.endpoints if e.kind == "submit")
@@ -136,18 +146,27 @@ class DashScope(Vendor):
     def _task(self, call: Call) -> Task | None:
         task_id = call.request.path_params.get("task_id", "")
         call.task_id = task_id
-        return self.state.tasks.get(call.tenant or "", task_id, call.now,
-                                    self.state.retention(self.contract, call.tenant))
+        return self.state.tasks.get(
+            call.tenant or "", task_id, call.now, self.state.retention(self.contract, call.tenant)
+        )
 
     async def query(self, call: Call) -> Response:
         task = self._task(call)
         if task is None:
-            return self._json(call, {"request_id": call.request_id, "output": {
-                "task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}})
+            return self._json(
+                call,
+                {
+                    "request_id": call.request_id,
+                    "output": {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown},
+                },
+            )
         call.raise_deferred(task)
         view = task.poll(call.now)
-        output: dict[str, Any] = {"task_id": task.id, "task_status": view.status,
-                                  "submit_time": self._time(view.submitted)}
+        output: dict[str, Any] = {
+            "task_id": task.id,
+            "task_status": view.status,
+            "submit_time": self._time(view.submitted),
+        }
         if view.scheduled is not None:
             output["scheduled_time"] = self._time(view.scheduled)
         if view.ended is not None:
@@ -201,22 +220,33 @@ class DashScope(Vendor):
                 continue
             rows.append(self._list_row(call, task, view))
         rows.reverse()
-        page = rows[(page_no - 1) * page_size: page_no * page_size]
-        return self._json(call, {
-            "request_id": call.request_id, "total": len(rows),
-            "total_page": math.ceil(len(rows) / page_size), "page_no": page_no,
-            "page_size": page_size, "data": page,
-        })
+        page = rows[(page_no - 1) * page_size : page_no * page_size]
+        return self._json(
+            call,
+            {
+                "request_id": call.request_id,
+                "total": len(rows),
+                "total_page": math.ceil(len(rows) / page_size),
+                "page_no": page_no,
+                "page_size": page_size,
+                "data": page,
+            },
+        )
 
     def _list_row(self, call: Call, task: Task, view: Any) -> dict[str, Any]:
         uid = str(int(hashlib.sha256(task.tenant.encode()).hexdigest()[:15], 16))
         endpoint = self.contract.endpoint(self.contract.operations[task.operation].endpoint)
         service = endpoint.paths[0].removeprefix(self.contract.base_path + "/services/")
         row: dict[str, Any] = {
-            "api_key_id": uid[:5], "caller_parent_id": uid, "caller_uid": uid,
-            "gmt_create": _ms(task.created), "model_name": task.operation, "region": "cn-beijing",
+            "api_key_id": uid[:5],
+            "caller_parent_id": uid,
+            "caller_uid": uid,
+            "gmt_create": _ms(task.created),
+            "model_name": task.operation,
+            "region": "cn-beijing",
             "request_id": task.extra.get("request_id", ""),
-            "start_time": _ms(view.scheduled or task.created), "status": view.status,
+            "start_time": _ms(view.scheduled or task.created),
+            "status": view.status,
             "task_id": task.id,
             "user_api_unique_key": f"apikey:v1:{service.replace('/', ':')}:{task.operation}",
         }
