@@ -20,11 +20,13 @@ test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check mock_server contracts scenarios tests
 	$(BIN)/ruff format --check mock_server contracts scenarios tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/python
 	$(BIN)/ruff check mock_server contracts scenarios tests
 	$(BIN)/ruff format --check mock_server contracts scenarios tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -387,7 +387,7 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         run_seconds=float(v.get("run_seconds", 0)),
         same_size=tuple(tuple(g) for g in v.get("same_size", [])),
         result_size_pointer=size["pointer"] if size else None,
-        result_sizes=MappingProxyType(sizes),  # type: ignore[arg-type]
+        result_sizes=MappingProxyType(sizes),
         parts_pointer=v.get("parts", {}).get("pointer"),
         options=tuple(v.get("options", ())),
         description=v.get("description", ""),

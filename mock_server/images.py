@@ -140,7 +140,7 @@ def inspect(data: bytes) -> ImageFacts:
     im = open_image(data)
     if im is None or im.format is None:
         return ImageFacts(None, 0, 0, len(data), None, None)
-    meta = read_metadata(im.info)
+    meta = read_metadata({str(k): v for k, v in im.info.items()})
     return ImageFacts(
         format=_FORMAT_ALIASES.get(im.format, im.format),
         width=im.width,

@@ -28,7 +28,7 @@ def protocol_class() -> type[asyncio.Protocol]:
     except ImportError:  # pragma: no cover - httptools is a dependency
         from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
 
-    class ExposedTransport(Base):  # type: ignore[misc, valid-type]
+    class ExposedTransport(Base):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             inner = self.app

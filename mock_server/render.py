@@ -137,7 +137,7 @@ def _mark_mask() -> Image.Image:
     font = _font(160)
     left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), WATERMARK, font=font)
     pad = 12
-    mask = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    mask = Image.new("L", (int(right - left) + 2 * pad, int(bottom - top) + 2 * pad), 0)
     ImageDraw.Draw(mask).text((pad - left, pad - top), WATERMARK, fill=255, font=font)
     return mask
 

@@ -156,7 +156,8 @@ class TaskStore:
 
     def get(self, tenant: str, task_id: str, now: float, retention: float) -> Task | None:
         """A tenant's task, unless it ended more than ``retention`` seconds ago."""
-        task = self._tenants.get(tenant, {}).get(task_id)
+        tasks = self._tenants.get(tenant)
+        task = tasks.get(task_id) if tasks is not None else None
         if task is None or self._expired(task, now, retention):
             return None
         return task
