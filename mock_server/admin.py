@@ -16,7 +16,7 @@ import contracts
 from mock_server import assets, images, scenario
 from mock_server.credentials import CredentialError
 from mock_server.faults import FaultSpecError
-from mock_server.results import gmt, oss_error
+from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
 from mock_server.state import MockState
 from mock_server.uploads import Upload, UploadTooLarge
@@ -275,39 +275,17 @@ class Admin:
     async def result(self, request: Request) -> Response:
         key = request.path_params["key"]
         params = dict(parse_qsl(request.url.query))
+        problem = self.state.link_problem(key, params)
+        data = None if problem else await self.state.draw(key)
+        if data is not None:
+            return Response(data, media_type="image/png")
+        problem = problem or "missing"
+        extra = {"Key": f"{key}.png"}
+        if problem == "expired":
+            extra = {"Expires": gmt(int(params["Expires"])), "ServerTime": gmt(self.state.clock.now())}
+        status, code, message = OSS_ERRORS[problem]
         rid = self.state.ids.hex(24).upper()
-        xml = "application/xml"
-        if not self.state.results.verify(key, params.get("Expires", ""), params.get("Signature", "")):
-            return Response(
-                oss_error(
-                    "SignatureDoesNotMatch",
-                    "The request signature we calculated does not match the signature you provided. "
-                    "Check your key and signing method.",
-                    rid,
-                ),
-                403,
-                media_type=xml,
-            )
-        if int(params["Expires"]) < self.state.clock.now():
-            return Response(
-                oss_error(
-                    "AccessDenied",
-                    "Request has expired.",
-                    rid,
-                    Expires=gmt(int(params["Expires"])),
-                    ServerTime=gmt(self.state.clock.now()),
-                ),
-                403,
-                media_type=xml,
-            )
-        data = await self.state.draw(key)
-        if data is None:
-            return Response(
-                oss_error("NoSuchKey", "The specified key does not exist.", rid, Key=f"{key}.png"),
-                404,
-                media_type=xml,
-            )
-        return Response(data, media_type="image/png")
+        return Response(oss_error(code, message, rid, **extra), status, media_type="application/xml")
 
     def routes(self) -> list[Route]:
         table: list[tuple[str, Endpoint, list[str]]] = [

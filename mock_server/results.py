@@ -16,6 +16,17 @@ from urllib.parse import urlencode
 
 ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
+# Why a link fails -> (HTTP status, OSS error code, OSS message).
+OSS_ERRORS = {
+    "signature": (
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    ),
+    "expired": (403, "AccessDenied", "Request has expired."),
+    "missing": (404, "NoSuchKey", "The specified key does not exist."),
+}
 
 
 @dataclass(frozen=True)

@@ -254,12 +254,13 @@ class MockState:
         """A result link on this mock, honoured only while its signature and expiry hold."""
         key = name.removesuffix(".png")
         params = dict(parse_qsl(query))
-        if not self.link_valid(key, params):
+        if self.link_problem(key, params) is not None:
             return None
         return await self.draw(key)
 
-    def link_valid(self, key: str, params: Mapping[str, str]) -> bool:
+    def link_problem(self, key: str, params: Mapping[str, str]) -> str | None:
+        """Why a result link does not work now ("signature" or "expired"), or None."""
         expires = params.get("Expires", "")
-        return self.results.verify(key, expires, params.get("Signature", "")) and (
-            int(expires) >= self.clock.now()
-        )
+        if not self.results.verify(key, expires, params.get("Signature", "")):
+            return "signature"
+        return "expired" if int(expires) < self.clock.now() else None

@@ -333,3 +333,13 @@ def test_registered_credentials_are_tenants(client: TestClient) -> None:
     assert a.output(task_id)["task_status"] != LIFE.canceled
     listed = client.get("/api/v1/tasks", headers=b.headers()).json()
     assert listed["total"] == 0
+
+
+def test_result_link_of_a_forgotten_task_is_no_such_key(ds: DashScopeCaller) -> None:
+    task_id = ds.task_id()
+    ds.advance(60)
+    url = ds.output(task_id)["image_url"]
+    ds.client.post("/_mock/reset").raise_for_status()
+    gone = ds.client.get(url)
+    assert gone.status_code == 404 and "<Code>NoSuchKey</Code>" in gone.text
+    assert gone.headers["content-type"] == "application/xml"
