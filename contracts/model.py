@@ -35,9 +35,14 @@ class ErrorCode:
     retryable: bool = False
     source: str = ""
     note: str = ""
+    envelope: str | None = None
 
     def can_occur(self, where: str) -> bool:
         return where in self.at
+
+    def text(self, detail: str = "") -> str:
+        """The message, with the case's detail where the vendor's text has a ``%s``."""
+        return self.message.replace("%s", detail, 1)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ImageLimits:
     max_bytes: int | None = None
     min_side: int | None = None
     max_side: int | None = None
+    binary: bool = False
+    ascii_url: bool = False
     description: str = ""
 
 
@@ -56,6 +63,13 @@ class ImageInput:
     role: str
     limits: ImageLimits
     persons: int | None = None
+
+
+@dataclass(frozen=True)
+class CredentialKind:
+    name: str
+    fields: tuple[str, ...]
+    tenant_field: str
 
 
 @dataclass(frozen=True)
@@ -69,16 +83,16 @@ class Lifecycle:
     phases: tuple[Phase, ...]
     succeeded: str
     failed: str
-    canceled: str
-    unknown: str
-    cancelable: frozenset[str]
     terminal: frozenset[str]
+    canceled: str | None = None
+    unknown: str | None = None
+    cancelable: frozenset[str] = frozenset()
     other: tuple[str, ...] = ()
 
     @property
     def statuses(self) -> tuple[str, ...]:
         ends = (self.succeeded, self.failed, self.canceled, self.unknown)
-        return tuple(p.status for p in self.phases) + ends
+        return tuple(p.status for p in self.phases) + tuple(e for e in ends if e)
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ class Operation:
     result_size_pointer: str | None = None
     result_sizes: Mapping[str, tuple[int, int] | None] = field(default_factory=dict)
     parts_pointer: str | None = None
+    stagger_seconds: float = 0.0
     options: tuple[str, ...] = ()
     description: str = ""
 
@@ -148,8 +163,7 @@ class Contract:
     title: str
     base_path: str
     auth_scheme: str
-    credential_fields: tuple[str, ...]
-    tenant_field: str
+    credential_kinds: tuple[CredentialKind, ...]
     default_credentials: tuple[Mapping[str, str], ...]
     lifecycle: Lifecycle
     limits: Mapping[str, ImageLimits]
@@ -165,6 +179,13 @@ class Contract:
     raw: Mapping[str, Any]
     schemas: Mapping[str, Mapping[str, Any]]
     validators: Mapping[str, Draft202012Validator] = field(repr=False)
+
+    def credential_kind(self, credential: Mapping[str, Any]) -> CredentialKind | None:
+        """The first kind whose fields the credential all has (as non-empty strings)."""
+        for kind in self.credential_kinds:
+            if all(isinstance(credential.get(f), str) and credential.get(f) for f in kind.fields):
+                return kind
+        return None
 
     def error(self, ref: str) -> ErrorCode:
         """An error by id, or else the first row with that vendor code."""
@@ -283,8 +304,9 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         title=raw["title"],
         base_path=raw["base_path"],
         auth_scheme=raw["auth"]["scheme"],
-        credential_fields=tuple(raw["auth"]["fields"]),
-        tenant_field=raw["auth"]["tenant_field"],
+        credential_kinds=tuple(
+            CredentialKind(k["name"], tuple(k["fields"]), k["tenant_field"]) for k in raw["auth"]["kinds"]
+        ),
         default_credentials=tuple(MappingProxyType(d) for d in raw["auth"]["defaults"]),
         lifecycle=lifecycle,
         limits=MappingProxyType(limits),
@@ -311,23 +333,37 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
 
 
 def _cross_check(c: Contract) -> None:
+    for problem in (*_reference_problems(c), *_shape_problems(c)):
+        raise ContractError(f"{c.name}: {problem}")
+
+
+def _reference_problems(c: Contract) -> Iterator[str]:
+    """Names that point at nothing: error ids, endpoints, options."""
     ids = {e.id for e in c.errors}
-    refs = list(c.triggers.values()) + [r.error for r in c.request_errors]
-    for ref in refs:
+    for ref in [*c.triggers.values(), *(r.error for r in c.request_errors)]:
         if ref not in ids:
-            raise ContractError(f"{c.name}: unknown error id {ref!r}")
+            yield f"unknown error id {ref!r}"
     endpoint_ids = {e.id for e in c.endpoints}
     for op in c.operations.values():
         if op.endpoint not in endpoint_ids:
-            raise ContractError(f"{c.name}: operation {op.name} names unknown endpoint {op.endpoint!r}")
+            yield f"operation {op.name} names unknown endpoint {op.endpoint!r}"
         if not set(op.options) <= set(c.options):
-            raise ContractError(f"{c.name}: operation {op.name} names an unknown option")
-    for key in c.options.values():
-        if key.default not in key.choices:
-            raise ContractError(f"{c.name}: option {key.name} default is not a choice")
+            yield f"operation {op.name} names an unknown option"
+
+
+def _shape_problems(c: Contract) -> Iterator[str]:
+    """Parts that contradict each other: credentials, options, lifecycle."""
+    for kind in c.credential_kinds:
+        if kind.tenant_field not in kind.fields:
+            yield f"credential kind {kind.name} has no field {kind.tenant_field}"
+    if not all(c.credential_kind(d) for d in c.default_credentials):
+        yield "a default credential fits no credential kind"
+    for option in c.options.values():
+        if option.default not in option.choices:
+            yield f"option {option.name} default is not a choice"
     statuses = set(c.lifecycle.statuses)
     if not c.lifecycle.terminal <= statuses or not c.lifecycle.cancelable <= statuses:
-        raise ContractError(f"{c.name}: lifecycle names a status it does not define")
+        yield "lifecycle names a status it does not define"
 
 
 def _error(e: dict[str, Any]) -> ErrorCode:
@@ -340,6 +376,7 @@ def _error(e: dict[str, Any]) -> ErrorCode:
         retryable=e.get("retryable", False),
         source=e.get("source", ""),
         note=e.get("note", ""),
+        envelope=e.get("envelope"),
     )
 
 
@@ -350,6 +387,8 @@ def _limits(v: dict[str, Any]) -> ImageLimits:
         max_bytes=v.get("max_bytes"),
         min_side=v.get("min_side"),
         max_side=v.get("max_side"),
+        binary=v.get("binary", False),
+        ascii_url=v.get("ascii_url", False),
         description=v.get("description", ""),
     )
 
@@ -389,6 +428,7 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         result_size_pointer=size["pointer"] if size else None,
         result_sizes=MappingProxyType(sizes),
         parts_pointer=v.get("parts", {}).get("pointer"),
+        stagger_seconds=float(v.get("stagger_seconds", 0)),
         options=tuple(v.get("options", ())),
         description=v.get("description", ""),
     )
@@ -399,9 +439,9 @@ def _lifecycle(v: dict[str, Any]) -> Lifecycle:
         phases=tuple(Phase(p["status"], float(p["weight"])) for p in v["phases"]),
         succeeded=v["succeeded"],
         failed=v["failed"],
-        canceled=v["canceled"],
-        unknown=v["unknown"],
-        cancelable=frozenset(v["cancelable"]),
+        canceled=v.get("canceled"),
+        unknown=v.get("unknown"),
+        cancelable=frozenset(v.get("cancelable", ())),
         terminal=frozenset(v["terminal"]),
         other=tuple(v.get("other", [])),
     )

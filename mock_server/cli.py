@@ -21,7 +21,8 @@ def banner(state: MockState, url: str) -> str:
     rows = [("vendor", "base URL", "credentials")]
     for name, contract in sorted(state.contracts.items()):
         creds = state.credentials.listing().get(name, [])
-        shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in creds[:2]) or "-"
+        fields = [{k: v for k, v in c.items() if k != "tenant"} for c in creds[:2]]
+        shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in fields) or "-"
         rows.append((name, url + contract.base_path, shown))
     rows.append(("admin", url + "/_mock/", "-"))
     width = [max(len(r[i]) for r in rows) for i in range(2)]

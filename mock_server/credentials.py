@@ -1,40 +1,53 @@
-"""Registered credentials per vendor. Each credential is its own tenant."""
+"""Registered credentials per vendor. Each credential belongs to a tenant: its own, unless it
+names one (so that, say, an AppCode and an AppKey pair can share a tenant)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.model import Contract
 
 
 class CredentialError(ValueError):
-    """A credential that lacks the fields its vendor's contract asks for."""
+    """A credential that fits none of its vendor's credential kinds."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    vendor: str
+    kind: str
+    fields: Mapping[str, str]
+    tenant: str
+
+    def public(self) -> dict[str, str]:
+        return {**self.fields, "tenant": self.tenant}
 
 
 class Credentials:
     def __init__(self, contracts: Mapping[str, Contract], limit: int = 10_000) -> None:
         self._contracts = contracts
         self.limit = limit
-        self._by_vendor: dict[str, dict[str, dict[str, str]]] = {name: {} for name in contracts}
+        self._by_vendor: dict[str, dict[str, Credential]] = {name: {} for name in contracts}
 
     def add(self, vendor: str, credential: Mapping[str, Any]) -> str:
         """Register one credential; returns its tenant id."""
         contract = self._contracts.get(vendor)
         if contract is None:
             raise CredentialError(f"unknown vendor {vendor!r}")
-        missing = [
-            f
-            for f in contract.credential_fields
-            if not isinstance(credential.get(f), str) or not credential.get(f)
-        ]
-        if missing:
-            raise CredentialError(f"{vendor} credentials need string fields {missing}")
+        kind = contract.credential_kind(credential)
+        if kind is None:
+            shapes = [list(k.fields) for k in contract.credential_kinds]
+            raise CredentialError(f"{vendor} credentials need string fields, one of {shapes}")
+        tenant = credential.get("tenant") or credential[kind.tenant_field]
+        if not isinstance(tenant, str):
+            raise CredentialError("tenant is a string")
         store = self._by_vendor[vendor]
-        tenant = str(credential[contract.tenant_field])
-        if tenant not in store and len(store) >= self.limit:
+        key = credential[kind.tenant_field]
+        if key not in store and len(store) >= self.limit:
             raise CredentialError(f"at most {self.limit} {vendor} credentials")
-        store[tenant] = {f: str(credential[f]) for f in contract.credential_fields}
+        store[key] = Credential(vendor, kind.name, {f: str(credential[f]) for f in kind.fields}, tenant)
         return tenant
 
     def load(self, doc: Mapping[str, Any]) -> list[str]:
@@ -42,10 +55,13 @@ class Credentials:
         if not isinstance(doc, Mapping):
             raise CredentialError("credentials are an object of vendor -> list")
         for vendor, items in doc.items():
-            if vendor not in self._contracts:
+            contract = self._contracts.get(vendor)
+            if contract is None:
                 raise CredentialError(f"unknown vendor {vendor!r}")
             if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
                 raise CredentialError(f"{vendor}: a list of credential objects")
+            if not all(contract.credential_kind(i) for i in items):
+                raise CredentialError(f"{vendor}: a credential fits none of its kinds")
         return [self.add(v, c) for v, items in doc.items() for c in items]
 
     def add_defaults(self) -> None:
@@ -53,11 +69,9 @@ class Credentials:
             for cred in contract.default_credentials:
                 self.add(name, cred)
 
-    def get(self, vendor: str, tenant: str) -> dict[str, str] | None:
-        return self._by_vendor.get(vendor, {}).get(tenant)
-
-    def remove(self, vendor: str, tenant: str) -> bool:
-        return self._by_vendor.get(vendor, {}).pop(tenant, None) is not None
+    def get(self, vendor: str, key: str) -> Credential | None:
+        """The credential whose identifying field (an API key, an AppCode, an AppKey) is ``key``."""
+        return self._by_vendor.get(vendor, {}).get(key)
 
     def listing(self) -> dict[str, list[dict[str, str]]]:
-        return {v: list(store.values()) for v, store in self._by_vendor.items()}
+        return {v: [c.public() for c in store.values()] for v, store in self._by_vendor.items()}

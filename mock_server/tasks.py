@@ -86,7 +86,7 @@ class Task:
         return self.view(now)
 
     def view(self, now: float) -> TaskView:
-        if self.canceled_at is not None:
+        if self.canceled_at is not None and self.lifecycle.canceled is not None:
             return TaskView(self.lifecycle.canceled, CANCELED, self.created, None, self.canceled_at, None)
         if self.plan.polls is not None:
             return self._by_polls(now)

@@ -28,7 +28,7 @@ class Tenant:
     credentials: dict[str, dict[str, str]]
 
     def id(self, vendor: str) -> str:
-        return self.credentials[vendor][contracts.load(vendor).tenant_field]
+        return self.credentials[vendor]["tenant"]
 
     def base_url(self, vendor: str) -> str:
         return self.server.url + contracts.load(vendor).base_path
@@ -71,12 +71,17 @@ class MockServer:
         return response
 
     def new_tenant(self) -> Tenant:
-        creds = {
-            name: {f: _secret(name, f) for f in c.credential_fields}
-            for name, c in self.state.contracts.items()
-        }
-        self.admin("POST", "/credentials", json={v: [c] for v, c in creds.items()})
-        return Tenant(self, creds)
+        """One tenant with a credential of every kind of every vendor (fields merged per vendor)."""
+        tenant = f"tenant-{secrets.token_hex(6)}"
+        doc: dict[str, list[dict[str, str]]] = {}
+        merged: dict[str, dict[str, str]] = {}
+        for name, contract in self.state.contracts.items():
+            for kind in contract.credential_kinds:
+                cred = {f: _secret(name, f) for f in kind.fields}
+                doc.setdefault(name, []).append({**cred, "tenant": tenant})
+                merged.setdefault(name, {"tenant": tenant}).update(cred)
+        self.admin("POST", "/credentials", json=doc)
+        return Tenant(self, merged)
 
     def close(self) -> None:
         self._http.close()

@@ -147,7 +147,7 @@ def test_credentials_are_validated(client: TestClient) -> None:
     for bad in ({"dashscope": [{"key": "x"}]}, {"nobody": [{"api_key": "x"}]}, {"dashscope": "sk"}):
         assert client.post("/_mock/credentials", json=bad).status_code == 400
     listed = client.get("/_mock/credentials").json()["dashscope"]
-    assert listed == [dict(c) for c in DS.default_credentials]
+    assert listed == [{**c, "tenant": c["api_key"]} for c in DS.default_credentials]
 
 
 def test_assets_list_and_serve_real_images(client: TestClient) -> None:

@@ -302,4 +302,4 @@ def test_config_file_registers_credentials(tmp_path: Path, http: httpx.Client) -
         # The defaults stay registered next to the configured key.
         assert submit(http, server.url, DEFAULT_KEY).status_code == 200
         listing = http.get(f"{server.url}/_mock/credentials").json()
-        assert {"api_key": "sk-from-config"} in listing["dashscope"]
+        assert {"api_key": "sk-from-config", "tenant": "sk-from-config"} in listing["dashscope"]

@@ -123,7 +123,7 @@ def test_delay_holds_the_answer_back(tryon_mock: Tenant, http: httpx.Client, tas
 
 
 def test_admin_rule_resets_exactly_one_query(tryon_mock: Tenant, http: httpx.Client, task_id: str) -> None:
-    key = tryon_mock.credentials[VENDOR]["api_key"]
+    key = tryon_mock.id(VENDOR)
     made = http.post(
         f"{tryon_mock.server.url}/_mock/faults",
         json={"vendor": VENDOR, "tenant": key, "endpoint": "task-query", "network": "reset", "times": 1},
@@ -136,7 +136,7 @@ def test_admin_rule_resets_exactly_one_query(tryon_mock: Tenant, http: httpx.Cli
     try:
         unknown = query(other, http, task_id)
         assert unknown.status_code == 200
-        assert unknown.json()["output"]["task_status"] == "UNKNOWN"
+        assert unknown.json()["output"]["task_status"] == CONTRACT.lifecycle.unknown
     finally:
         other.reset()
 

@@ -40,10 +40,10 @@ class DashScope(Vendor):
         header = call.request.headers.get("authorization", "")
         if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
-        key = header[len(BEARER) :].strip()
-        if self.state.credentials.get(self.contract.name, key) is None:
+        credential = self.state.credentials.get(self.contract.name, header[len(BEARER) :].strip())
+        if credential is None:
             raise call.fail("auth.invalid")
-        return key
+        return credential.tenant
 
     def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
         body = {"code": str(error.code), "message": error.message, "request_id": call.request_id}
