@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from mock_server import images
 
@@ -323,6 +323,12 @@ def _build_mask(a: Asset) -> bytes:
     return _png(mask, level=0)  # stored: keeps a plain mask above 5 KiB
 
 
+def _build_soft_mask(a: Asset) -> bytes:
+    mask = Image.new("L", _size(a), 0)
+    ImageDraw.Draw(mask).rectangle(_sub(_frame(_size(a)), TORSO), fill=255)
+    return _png(mask.filter(ImageFilter.GaussianBlur(6)), level=0)
+
+
 def _build_no_person(a: Asset) -> bytes:
     return _png(_room(_size(a), _rng(a.name)), 0)
 
@@ -409,6 +415,17 @@ _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
         _build_coarse,
     ),
     (Asset("mask.png", _PNG, "A black and white mask of the model's torso.", 768, 1024, None), _build_mask),
+    (
+        Asset(
+            "mask-soft.png",
+            _PNG,
+            "A torso mask with blurred, grey edges: not 0/255 only.",
+            768,
+            1024,
+            images.NOT_BINARY,
+        ),
+        _build_soft_mask,
+    ),
     (
         Asset("no-person.png", _PNG, "An empty room with nobody in it.", 768, 1024, images.NO_PERSON),
         _build_no_person,

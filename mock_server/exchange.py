@@ -154,8 +154,12 @@ class Vendor:
                 )
         return routes
 
-    def fallback(self) -> Route:
-        """Unknown paths and methods under the vendor's base path answer in its envelope."""
+    def claims(self, request: Request) -> bool:
+        """Whether a request to an unknown path looks like this vendor's (by its credentials)."""
+        return False
+
+    def fallback(self) -> Callable[[Request], Awaitable[Response]]:
+        """Answers unknown paths and methods under the vendor's base path, in its envelope."""
         unknown = Endpoint(
             id="unknown", kind="unknown", method="*", paths=(self.contract.base_path + "/",), responses={}
         )
@@ -163,11 +167,7 @@ class Vendor:
         async def handler(call: Call) -> Response:
             raise call.fail("route.unknown")
 
-        return Route(
-            self.contract.base_path + "/{rest:path}",
-            self._wrap(unknown, handler),
-            methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
-        )
+        return self._wrap(unknown, handler)
 
     def _wrap(self, endpoint: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         state, vendor = self.state, self

@@ -33,7 +33,8 @@ BYTES = "bytes"
 SIDE = "side"
 NO_PERSON = "no_person"
 MULTI_PERSON = "multi_person"
-CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SIDE, NO_PERSON, MULTI_PERSON)
+NOT_BINARY = "not_binary"
+CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SIDE, NOT_BINARY, NO_PERSON, MULTI_PERSON)
 
 #: Images with more pixels than this are not decoded (treated as bombs).
 MAX_PIXELS = 89_478_485
@@ -69,6 +70,7 @@ class ImageFacts:
     size_bytes: int
     persons: int | None
     garments: tuple[str, ...] | None
+    binary: bool = False  # every pixel is 0 or 255 (in grey levels): a valid mask
 
 
 class Limits(Protocol):
@@ -88,6 +90,9 @@ class Limits(Protocol):
 
     @property
     def max_side(self) -> int | None: ...
+
+    @property
+    def binary(self) -> bool: ...
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +153,14 @@ def inspect(data: bytes) -> ImageFacts:
         size_bytes=len(data),
         persons=_parse_persons(meta.get(PERSONS_KEY)),
         garments=_parse_garments(meta.get(GARMENTS_KEY)),
+        binary=_binary(im),
     )
+
+
+def _binary(im: Image.Image) -> bool:
+    """True when the image holds only pure black and pure white (a 0/255 mask)."""
+    colours = im.convert("RGB").getcolors(maxcolors=2)
+    return colours is not None and all(c in ((0, 0, 0), (255, 255, 255)) for _, c in colours)
 
 
 def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str | None:
@@ -161,6 +173,8 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
         return BYTES
     if not _sides_ok(facts, limits):
         return SIDE
+    if limits.binary and not facts.binary:
+        return NOT_BINARY
     if persons is None or facts.persons is None:
         return None
     if facts.persons == 0:

@@ -3,6 +3,7 @@ checking a request's images, planning tasks, and drawing result images."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from mock_server.timing import Timing
 from mock_server.uploads import Uploads
 
 FACTS_CACHE = 512
+CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Chinese characters and punctuation
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class MockState:
             url = resolve_pointer(doc, item.pointer)
             if not isinstance(url, str) or not url:
                 continue
+            if item.limits.ascii_url and CJK.search(url):
+                return ImageCheck(contract.trigger("image.url"), facts)
             found, failure = await self.facts(url, item.role, own_host)
             if found is None:
                 return ImageCheck(contract.trigger(f"image.{failure}"), facts)
@@ -158,11 +162,20 @@ class MockState:
         own_host: str,
         error: ErrorCode | None = None,
         pending: Mapping[str, ErrorCode] | None = None,
-        facts: Mapping[str, images.ImageFacts] | None = None,
+        group: str | None = None,
+        position: int = 0,
+        results: int | None = None,
     ) -> Task:
-        """Plan and store a task; register the recipes of its result images."""
+        """Plan and store a task; register the recipes of its result images.
+
+        ``group`` and ``position`` place it in a batch: each later item starts the operation's
+        ``stagger_seconds`` later. ``results`` overrides the operation's number of results.
+        """
         timing = self.timing_for(tenant)
-        plan = Plan.make(contract.lifecycle, operation, timing, error)
+        plan = Plan.make(
+            contract.lifecycle, operation, timing, error, delay=position * operation.stagger_seconds
+        )
+        count = results or operation.results
         urls = {i.pointer: resolve_pointer(doc, i.pointer) for i in operation.images}
         roles: dict[str, list[str]] = {}
         for item in operation.images:
@@ -179,23 +192,17 @@ class MockState:
             plan=plan,
             lifecycle=contract.lifecycle,
             inputs=roles,
-            results=operation.results,
+            results=count,
+            group=group,
             result_size=size,
             pending_faults=dict(pending or {}),
         )
         base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
-        for index in range(operation.results):
-            self.results.add(
-                f"{task_id}-{index}",
-                Recipe(
-                    kind="tryon",
-                    base=base,
-                    garments=tuple(roles.get("garment", ())),
-                    size=size,
-                    label=task_id,
-                    host=own_host,
-                ),
-            )
+        for index in range(count):
+            label = task_id if count == 1 else f"{task_id} #{index + 1}"
+            garments = tuple(roles.get("garment", ()))
+            recipe = Recipe(kind="tryon", base=base, garments=garments, size=size, label=label, host=own_host)
+            self.results.add(f"{task_id}-{index}", recipe)
         return self.tasks.add(task)
 
     def result_urls(self, task: Task, base_url: str, contract: Contract) -> list[str]:

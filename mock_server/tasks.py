@@ -37,9 +37,16 @@ class Plan:
 
     @classmethod
     def make(
-        cls, lifecycle: Lifecycle, operation: Operation, timing: Timing, error: ErrorCode | None = None
+        cls,
+        lifecycle: Lifecycle,
+        operation: Operation,
+        timing: Timing,
+        error: ErrorCode | None = None,
+        delay: float = 0.0,
     ) -> Plan:
+        """The timeline of one task; ``delay`` lengthens its queue (a later item of a batch)."""
         queue, run = timing.durations(operation.queue_seconds, operation.run_seconds)
+        queue += delay * timing.queue_scale
         first, *rest = lifecycle.phases
         weight = sum(p.weight for p in rest) or 1.0
         phases = ((first.status, queue), *((p.status, run * p.weight / weight) for p in rest))
@@ -74,6 +81,7 @@ class Task:
     inputs: dict[str, Any] = field(default_factory=dict)
     results: int = 1
     result_size: tuple[int, int] | None = None
+    group: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     pending_faults: dict[str, ErrorCode] = field(default_factory=dict)
     polls: int = 0
@@ -144,15 +152,23 @@ class TaskStore:
         self.per_tenant = per_tenant
         self._tenants: dict[str, OrderedDict[str, Task]] = {}
         self._by_id: dict[str, Task] = {}
+        self._groups: dict[tuple[str, str], list[Task]] = {}
 
     def add(self, task: Task) -> Task:
         tasks = self._tenants.setdefault(task.tenant, OrderedDict())
         tasks[task.id] = task
         self._by_id[task.id] = task
+        if task.group is not None:
+            self._groups.setdefault((task.tenant, task.group), []).append(task)
         while len(tasks) > self.per_tenant:
             _, old = tasks.popitem(last=False)
-            self._by_id.pop(old.id, None)
+            self._forget(old)
         return task
+
+    def group(self, tenant: str, group: str, now: float, retention: float) -> list[Task]:
+        """The tasks of one batch, in submission order; [] once every one has expired."""
+        members = self._groups.get((tenant, group), [])
+        return [t for t in list(members) if not self._expired(t, now, retention)]
 
     def get(self, tenant: str, task_id: str, now: float, retention: float) -> Task | None:
         """A tenant's task, unless it ended more than ``retention`` seconds ago."""
@@ -181,14 +197,27 @@ class TaskStore:
         if tenant is None:
             self._tenants.clear()
             self._by_id.clear()
+            self._groups.clear()
             return
-        for task in self._tenants.pop(tenant, {}).values():
-            self._by_id.pop(task.id, None)
+        for task in list(self._tenants.get(tenant, {}).values()):
+            self._forget(task)
+        self._tenants.pop(tenant, None)
 
     def _expired(self, task: Task, now: float, retention: float) -> bool:
         ended = task.view(now).ended
         if ended is None or now - ended <= retention:
             return False
         self._tenants.get(task.tenant, OrderedDict()).pop(task.id, None)
-        self._by_id.pop(task.id, None)
+        self._forget(task)
         return True
+
+    def _forget(self, task: Task) -> None:
+        self._by_id.pop(task.id, None)
+        if task.group is None:
+            return
+        key = (task.tenant, task.group)
+        members = [t for t in self._groups.get(key, []) if t is not task]
+        if members:
+            self._groups[key] = members
+        else:
+            self._groups.pop(key, None)

@@ -26,6 +26,7 @@ CATALOGUE_ORDER = [
     "coarse.png",
     "coarse-mismatch.png",
     "mask.png",
+    "mask-soft.png",
     "no-person.png",
     "two-persons.png",
     "too-small.png",

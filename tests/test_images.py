@@ -27,6 +27,7 @@ class FakeLimits:
     max_bytes: int | None = 5 * 1024 * 1024
     min_side: int | None = 151
     max_side: int | None = 4096
+    binary: bool = False
 
 
 LIMITS = FakeLimits()
@@ -44,6 +45,7 @@ EXPECTED = {
     "coarse.png": ("PNG", 1, UL),
     "coarse-mismatch.png": ("PNG", 1, UL),
     "mask.png": ("PNG", None, None),
+    "mask-soft.png": ("PNG", None, None),
     "no-person.png": ("PNG", 0, None),
     "two-persons.png": ("PNG", 2, UL),
     "too-small.png": ("PNG", 1, UL),
@@ -104,7 +106,8 @@ def test_inspect_matches_catalogue(name: str) -> None:
 def test_check_trips_declared_kind(name: str) -> None:
     asset = assets.ASSETS[name]
     persons = None if name in GARMENT_ASSETS else 1
-    got = images.check(asset_facts(name), LIMITS, persons=persons)
+    limits = replace(LIMITS, binary=True) if name.startswith("mask") else LIMITS
+    got = images.check(asset_facts(name), limits, persons=persons)
     assert got == asset.trips
 
 
@@ -120,7 +123,15 @@ def test_garment_fails_when_a_person_is_required() -> None:
 
 
 def test_check_kinds_constants() -> None:
-    assert images.CHECK_KINDS == ("undecodable", "format", "bytes", "side", "no_person", "multi_person")
+    assert images.CHECK_KINDS == (
+        "undecodable",
+        "format",
+        "bytes",
+        "side",
+        "not_binary",
+        "no_person",
+        "multi_person",
+    )
 
 
 @pytest.mark.parametrize(
@@ -297,3 +308,16 @@ def test_corrupted_person_png_never_raises(junk: bytes, at: int) -> None:
     png = assets.asset_bytes("person.png")
     got = images.inspect(png[:at] + junk + png[at + len(junk) :])
     assert got.format in (None, "PNG")
+
+
+def test_binary_masks_are_told_from_grey_and_coloured_images() -> None:
+    mask = images.inspect(assets.asset_bytes("mask.png"))
+    assert mask.binary
+    assert images.check(mask, FakeLimits(binary=True)) is None
+    person = images.inspect(assets.asset_bytes("person.png"))
+    assert not person.binary
+    assert images.check(person, FakeLimits(binary=True)) == images.NOT_BINARY
+    grey = Image.new("L", (400, 400), 128)
+    buffer = io.BytesIO()
+    grey.save(buffer, "PNG")
+    assert not images.inspect(buffer.getvalue()).binary

@@ -8,6 +8,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 import contracts
@@ -35,6 +36,9 @@ class DashScope(Vendor):
         }
 
     # -- envelope and auth -------------------------------------------------------------------
+
+    def claims(self, request: Request) -> bool:
+        return request.headers.get("authorization", "").lower().startswith(BEARER)
 
     def authenticate(self, call: Call) -> str:
         header = call.request.headers.get("authorization", "")

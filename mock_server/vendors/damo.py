@@ -1,0 +1,202 @@
+"""Alibaba Cloud Marketplace "AI模特(虚拟换装)" by DAMO, behind the API Gateway.
+
+The gateway authenticates (APPCODE or the AppKey/AppSecret signature) and answers its own errors
+with an empty body and ``X-Ca-Error-Message``; the backend answers
+``{code, data, message, requestId, success}``. A submission is a batch of sub-tasks that progress
+and fail independently, read back by ``result_key``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+import contracts
+from contracts.model import ErrorCode, Operation
+from mock_server import faults
+from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response, parse_json
+from mock_server.tasks import SUCCEEDED, Task
+from mock_server.vendors import aliyun_gateway as gateway
+
+SUCCESS_MESSAGE = "success"
+STAGES = ("RELEASE", "PRE", "TEST")
+ECHOED = ("model_image", "tops_image", "pants_image")
+TOPS_ALIAS = ("tops_image", "ops_image")  # what clients send, and the field table's spelling
+
+
+class Damo(Vendor):
+    contract = contracts.load("damo")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.nonces = gateway.Nonces()
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"submit": self.submit, "query": self.query}
+
+    def claims(self, request: Request) -> bool:
+        return gateway.appcode(request.headers) is not None or "x-ca-key" in request.headers
+
+    # -- the gateway ---------------------------------------------------------------------------
+
+    def authenticate(self, call: Call) -> str:
+        headers = call.request.headers
+        if headers.get("x-ca-stage", STAGES[0]).upper() not in STAGES:
+            raise call.fail("route.unknown")
+        code = gateway.appcode(headers)
+        if code is not None:
+            credential = self.state.credentials.get(self.contract.name, code)
+            if credential is None or "appcode" not in credential.fields:
+                raise call.fail("auth.invalid")
+            return credential.tenant
+        key = headers.get("x-ca-key")
+        if not key:
+            raise call.fail("auth.missing")
+        credential = self.state.credentials.get(self.contract.name, key)
+        if credential is None or "app_secret" not in credential.fields:
+            raise call.fail("auth.invalid_key")
+        self._verify(call, key, credential.fields["app_secret"])
+        return credential.tenant
+
+    def _verify(self, call: Call, key: str, secret: str) -> None:
+        headers = call.request.headers
+        provided = headers.get("x-ca-signature", "")
+        if not provided:
+            raise call.fail("auth.empty_signature")
+        stamp = headers.get("x-ca-timestamp")
+        problem = gateway.timestamp_problem(stamp, (call.now, time.time())) if stamp is not None else None
+        if problem:
+            raise call.fail(f"auth.{problem}")
+        nonce = headers.get("x-ca-nonce")
+        if nonce and self.nonces.used(key, nonce, call.now):
+            raise call.fail("auth.nonce_used")
+        if "content-md5" in headers and headers["content-md5"] != gateway.content_md5(call.body):
+            raise call.fail("auth.bad_md5")
+        req = call.request
+        text = gateway.string_to_sign(
+            gateway.Incoming(req.method, req.url.path, req.url.query, headers, call.body)
+        )
+        method = headers.get("x-ca-signature-method", gateway.DEFAULT_METHOD)
+        expected = gateway.signature(secret, text, method) if method in gateway.ALGORITHMS else ""
+        if not expected or not hmac.compare_digest(expected.encode(), provided.encode()):
+            raise call.fail("auth.bad_signature", detail=text)
+        if nonce:
+            self.nonces.remember(key, nonce, call.now)
+
+    def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
+        message = error.text(str(details.get("detail", "")))
+        if error.envelope == "gateway":
+            headers = {"X-Ca-Error-Message": gateway.for_header(message)}
+            if self.state.option(self.contract, "gateway_error_code") == "on":
+                headers["X-Ca-Error-Code"] = str(error.code)
+            return Response(b"", status_code=error.http_status, headers=self._ids(call, headers))
+        body = {"code": str(error.code), "message": message, "requestId": _body_id(call), "success": False}
+        return json_response(body, error.http_status, call.endpoint.content_type, self._ids(call))
+
+    @staticmethod
+    def _ids(call: Call, headers: dict[str, str] | None = None) -> dict[str, str]:
+        return {"X-Ca-Request-Id": call.request_id.upper(), **(headers or {})}
+
+    # -- the backend ---------------------------------------------------------------------------
+
+    def _data(self, call: Call) -> dict[str, Any]:
+        if not call.body.strip():
+            raise call.fail("body.empty")
+        try:
+            doc = parse_json(call.body)
+        except ValueError:
+            raise call.fail("body.invalid") from None
+        if not isinstance(doc, dict):
+            raise call.fail("body.invalid")
+        validator = self.contract.validator(call.endpoint.request_schema or "")
+        error = self.contract.request_error(validator.iter_errors(doc))
+        if error:
+            raise VendorError(error)
+        data: dict[str, Any] = doc["data"]
+        return data
+
+    def _operation(self, call: Call) -> Operation:
+        return next(op for op in self.contract.operations.values() if op.endpoint == call.endpoint.id)
+
+    async def submit(self, call: Call) -> Response:
+        data = self._data(call)
+        op = self._operation(call)
+        items = [_with_tops(item) for item in data["task_list"]]
+        for item in items:
+            checked = await self.state.check_images(self.contract, op, item, call.own_host)
+            if checked.error is not None:
+                raise VendorError(checked.error)
+        pending = call.deferred_faults()
+        failure = pending.pop("task", None)
+        failing = self._failing_item(call, items) if failure else None
+        result_key = self.state.ids.hex(32)
+        tasks = [
+            self.state.new_task(
+                self.contract,
+                op,
+                task_id=f"{result_key}-{i}",
+                tenant=call.tenant or "",
+                doc=item,
+                own_host=call.own_host,
+                error=failure if i == failing else None,
+                pending=pending if i == 0 else None,
+                group=result_key,
+                position=i,
+                results=data.get("inference_num", 1),
+            )
+            for i, item in enumerate(items)
+        ]
+        for task, item in zip(tasks, items, strict=True):
+            task.extra["echo"] = {k: item[k] for k in ECHOED if item.get(k)}
+        call.task_id = result_key
+        return self._batch(call, result_key, tasks, polled=False)
+
+    def _failing_item(self, call: Call, items: list[dict[str, Any]]) -> int:
+        """The sub-task a task fault hits: the one whose inputs carry the magic marker, else the first."""
+        if call.fault is not None and call.fault.source == "marker":
+            for i, item in enumerate(items):
+                if any(faults.MARKER.search(s) for s in faults.strings(item)):
+                    return i
+        return 0
+
+    async def query(self, call: Call) -> Response:
+        result_key = self._data(call)["result_key"]
+        call.task_id = result_key
+        retention = self.state.retention(self.contract, call.tenant)
+        tasks = self.state.tasks.group(call.tenant or "", result_key, call.now, retention)
+        if not tasks:
+            raise call.fail("task.unknown")
+        call.raise_deferred(tasks[0])
+        return self._batch(call, result_key, tasks, polled=True)
+
+    def _batch(self, call: Call, result_key: str, tasks: list[Task], polled: bool) -> Response:
+        task_list = []
+        for task in tasks:
+            view = task.poll(call.now) if polled else task.view(call.now)
+            item: dict[str, Any] = {**task.extra["echo"], "status": view.status}
+            if view.stage == SUCCEEDED:
+                item["results"] = self.state.result_urls(task, call.base_url, self.contract)
+            task_list.append(item)
+        code: int | str = 0 if self.state.option(self.contract, "success_code") == "number" else "0"
+        body = {
+            "code": code,
+            "data": {"result_key": result_key, "task_list": task_list},
+            "message": SUCCESS_MESSAGE,
+            "requestId": _body_id(call),
+            "success": True,
+        }
+        return json_response(body, 200, call.endpoint.content_type, self._ids(call))
+
+
+def _with_tops(item: dict[str, Any]) -> dict[str, Any]:
+    """A sub-task with its top garment under ``tops_image``, whichever spelling it came in."""
+    tops = next((item[k] for k in TOPS_ALIAS if item.get(k)), "")
+    return {**item, "tops_image": tops}
+
+
+def _body_id(call: Call) -> str:
+    return call.request_id.replace("-", "")
