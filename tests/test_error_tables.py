@@ -1,0 +1,218 @@
+"""Every row of every vendor's errors.json is reachable three ways (the X-Mock-Fault header, an
+admin fault rule, a magic input) and is rendered exactly in that vendor's own envelope."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+import contracts
+from contracts.model import Contract, ErrorCode
+from mock_server import faults
+from tests.conftest import PROCESS, DashScopeCaller, asset, conforms, person_on
+
+WAYS = ("header", "rule", "marker")
+KINDS = ("submit", "process", "query", "cancel", "list", "task")
+
+
+class Driver(Protocol):
+    """How to call one vendor and how its errors look."""
+
+    contract: Contract
+    tenant: str
+    client: TestClient
+
+    def task(self, marker: str = "") -> str: ...
+
+    def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response: ...
+
+    def assert_rendered(self, error: ErrorCode, kind: str, response: httpx2.Response) -> None: ...
+
+
+def advance(client: TestClient, seconds: float) -> None:
+    client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
+
+
+class DashScopeDriver:
+    contract = contracts.load("dashscope")
+    endpoints = {
+        "submit": "image-synthesis",
+        "task": "image-synthesis",
+        "process": "image-process",
+        "query": "task-query",
+        "cancel": "task-cancel",
+        "list": "task-list",
+    }
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.ds = DashScopeCaller(client)
+        self.tenant = self.ds.key
+
+    def task(self, marker: str = "") -> str:
+        return self.ds.task_id(inputs=person_on(asset("person.png") + marker))
+
+    def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        ds = self.ds
+        if kind in ("submit", "task"):
+            return ds.submit(inputs=person_on(asset("person.png") + marker), **headers)
+        if kind == "process":
+            body = {
+                "model": "aitryon-parsing-v1",
+                "input": {"image_url": asset("top.png") + marker},
+                "parameters": {"clothes_type": ["upper"]},
+            }
+            return ds.client.post(
+                PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}", **headers}
+            )
+        if kind == "query":
+            return ds.query(task, **headers)
+        if kind == "cancel":
+            return ds.client.post(f"/api/v1/tasks/{task}/cancel", headers=ds.headers(**headers))
+        return ds.client.get("/api/v1/tasks", headers=ds.headers(**headers))
+
+    def assert_rendered(self, error: ErrorCode, kind: str, response: httpx2.Response) -> None:
+        if kind == "task":
+            assert response.status_code == 200, response.text
+            task_id = response.json()["output"]["task_id"]
+            advance(self.ds.client, 3600)
+            out = self.ds.output(task_id)
+            assert (out["task_status"], out["code"], out["message"]) == (
+                self.contract.lifecycle.failed,
+                error.code,
+                error.message,
+            )
+            return
+        assert response.status_code == error.http_status, response.text
+        assert response.headers["content-type"].startswith("application/json")
+        body: dict[str, Any] = conforms(self.endpoints[kind], response)
+        assert set(body) == {"code", "message", "request_id"}
+        assert (body["code"], body["message"]) == (error.code, error.message)
+
+
+class DamoDriver:
+    contract = contracts.load("damo")
+    endpoints = {"submit": "submit", "task": "submit", "query": "query"}
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        default = next(c for c in self.contract.default_credentials if "appcode" in c)
+        self.headers = {"Authorization": f"APPCODE {default['appcode']}"}
+        self.tenant = default["tenant"]
+
+    def _submit(self, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        body = {
+            "data": {
+                "fit_type": "HALF_BODY",
+                "task_list": [
+                    {"model_image": asset("person.png") + marker, "tops_image": asset("top.png")},
+                    {"model_image": asset("person.png"), "tops_image": asset("top.png")},
+                ],
+            }
+        }
+        return self.client.post("/api/v1/tryon/submit", json=body, headers={**self.headers, **headers})
+
+    def task(self, marker: str = "") -> str:
+        response = self._submit({}, marker)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["result_key"]
+
+    def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        if kind in ("submit", "task"):
+            return self._submit(headers, marker)
+        body = {"data": {"result_key": task}}
+        return self.client.post("/api/v1/tryon/query", json=body, headers={**self.headers, **headers})
+
+    def assert_rendered(self, error: ErrorCode, kind: str, response: httpx2.Response) -> None:
+        request_id = response.headers["x-ca-request-id"]
+        assert request_id == request_id.upper() and len(request_id) == 36
+        if kind == "task":
+            assert response.status_code == 200, response.text
+            advance(self.client, 3600)
+            answer = self.call("query", response.json()["data"]["result_key"], {})
+            statuses = [t["status"] for t in conforms("query", answer, "damo")["data"]["task_list"]]
+            life = self.contract.lifecycle
+            assert statuses == [life.failed, life.succeeded], "only the first sub-task fails"
+            return
+        assert response.status_code == error.http_status, response.text
+        if error.envelope == "gateway":
+            assert response.content == b""
+            assert response.headers["x-ca-error-message"] == error.text()
+            assert "x-ca-error-code" not in response.headers
+            return
+        body = conforms(self.endpoints[kind], response, "damo")
+        assert (body["code"], body["message"], body["success"]) == (error.code, error.message, False)
+        assert body["requestId"] == request_id.lower().replace("-", "")
+
+
+DRIVERS = {"dashscope": DashScopeDriver, "damo": DamoDriver}
+CASES = [(name, error) for name in contracts.vendor_names() for error in contracts.load(name).errors]
+
+
+def test_every_vendor_has_a_driver() -> None:
+    assert set(DRIVERS) == set(contracts.vendor_names())
+
+
+def home(error: ErrorCode) -> str:
+    """The endpoint kind where the walk provokes this error."""
+    return next(kind for kind in KINDS if error.can_occur(kind))
+
+
+def provoke(driver: Driver, error: ErrorCode, way: str) -> tuple[str, httpx2.Response]:
+    kind = home(error)
+    task = driver.task()
+    if way == "header":
+        spec = f"error={error.id}" + ("; at=task" if kind == "task" else "")
+        return kind, driver.call(kind, task, {"X-Mock-Fault": spec})
+    if way == "rule":
+        rule = {
+            "vendor": driver.contract.name,
+            "tenant": driver.tenant,
+            "error": error.id,
+            "times": 1,
+            "endpoint": "submit" if kind == "task" else kind,
+        }
+        assert driver.client.post("/_mock/faults", json=rule).status_code == 201
+        return kind, driver.call(kind, task, {})
+    marker = f"?mock-error={error.id}"
+    if kind in ("submit", "process", "task"):
+        return kind, driver.call(kind, task, {}, marker)
+    # Errors of the task endpoints ride on a submit: they end the task where they can, else they
+    # hit the task's next call.
+    if faults.place(error, "submit") == "task":
+        return "task", driver.call("submit", "", {}, marker)
+    return kind, driver.call(kind, driver.task(marker), {})
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize(("vendor", "error"), CASES, ids=[f"{v}-{e.id}" for v, e in CASES])
+def test_every_error_is_reachable_and_rendered(
+    client: TestClient, vendor: str, error: ErrorCode, way: str
+) -> None:
+    driver = DRIVERS[vendor](client)
+    kind, response = provoke(driver, error, way)
+    driver.assert_rendered(error, kind, response)
+    if kind == "task":
+        return
+    entry = client.get("/_mock/journal", params={"tenant": driver.tenant}).json()["entries"][-1]
+    assert entry["error"] == error.id
+    source = entry["fault"]["source"]
+    assert {
+        "header": source == "header",
+        "rule": source.startswith("rule-"),
+        "marker": source in ("marker", "deferred"),
+    }[way], source
+
+
+@pytest.mark.parametrize(("vendor", "error"), CASES, ids=[f"{v}-{e.id}" for v, e in CASES])
+def test_a_rule_for_one_request_leaves_the_next_alone(
+    client: TestClient, vendor: str, error: ErrorCode
+) -> None:
+    driver = DRIVERS[vendor](client)
+    kind, first = provoke(driver, error, "rule")
+    driver.assert_rendered(error, kind, first)
+    second = driver.call("submit" if kind == "task" else kind, driver.task(), {})
+    assert second.status_code == 200, second.text

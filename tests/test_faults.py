@@ -1,0 +1,53 @@
+"""Fault rules and the X-Mock-Fault header: seeded probabilities, tenant scope, bad specs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DashScopeCaller
+
+
+def test_probability_rules_are_reproducible_from_their_seed(ds: DashScopeCaller) -> None:
+    def run() -> list[int]:
+        ds.client.delete("/_mock/faults")
+        rule = {
+            "vendor": "dashscope",
+            "endpoint": "list",
+            "error": "Throttling",
+            "probability": 0.5,
+            "seed": 42,
+        }
+        ds.client.post("/_mock/faults", json=rule).raise_for_status()
+        return [ds.client.get("/api/v1/tasks", headers=ds.headers()).status_code for _ in range(40)]
+
+    first, second = run(), run()
+    assert first == second
+    assert 10 < first.count(429) < 30, "about half are throttled"
+
+
+def test_fault_rules_stay_with_their_tenant(ds: DashScopeCaller) -> None:
+    ds.client.post("/_mock/credentials", json={"dashscope": [{"api_key": "sk-other"}]}).raise_for_status()
+    rule = {"vendor": "dashscope", "tenant": "sk-other", "endpoint": "submit", "error": "Arrearage"}
+    ds.client.post("/_mock/faults", json=rule).raise_for_status()
+    assert ds.submit().status_code == 200
+    other = DashScopeCaller(ds.client, "sk-other")
+    assert other.submit().json()["code"] == "Arrearage"
+
+
+@pytest.mark.parametrize("spec", ["error=NoSuchError", "network=explode", "delay=soon", "colour=red"])
+def test_a_bad_fault_header_is_the_mocks_own_400(ds: DashScopeCaller, spec: str) -> None:
+    response = ds.submit(**{"X-Mock-Fault": spec})
+    assert response.status_code == 400
+    assert response.headers["x-mock-error"] == "bad-fault" and "mock_error" in response.json()
+
+
+def test_bad_fault_rules_are_refused(ds: DashScopeCaller) -> None:
+    for rule in (
+        {"error": "Nope"},
+        {"endpoint": "nowhere", "error": "Throttling"},
+        {"times": 0, "error": "Throttling"},
+        {"probability": 2, "error": "Throttling"},
+        {"vendor": "nobody", "error": "Throttling"},
+    ):
+        assert ds.client.post("/_mock/faults", json=rule).status_code == 400, rule
+    assert ds.client.get("/_mock/faults").json()["rules"] == []
