@@ -162,6 +162,7 @@ class Contract:
     name: str
     title: str
     base_path: str
+    client_base_path: str
     auth_scheme: str
     credential_kinds: tuple[CredentialKind, ...]
     default_credentials: tuple[Mapping[str, str], ...]
@@ -303,6 +304,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         name=name,
         title=raw["title"],
         base_path=raw["base_path"],
+        client_base_path=raw.get("client_base_path", raw["base_path"]),
         auth_scheme=raw["auth"]["scheme"],
         credential_kinds=tuple(
             CredentialKind(k["name"], tuple(k["fields"]), k["tenant_field"]) for k in raw["auth"]["kinds"]

@@ -23,7 +23,7 @@ def banner(state: MockState, url: str) -> str:
         creds = state.credentials.listing().get(name, [])
         fields = [{k: v for k, v in c.items() if k != "tenant"} for c in creds[:2]]
         shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in fields) or "-"
-        rows.append((name, url + contract.base_path, shown))
+        rows.append((name, url + contract.client_base_path, shown))
     rows.append(("admin", url + "/_mock/", "-"))
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     lines = [

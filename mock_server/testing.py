@@ -31,7 +31,8 @@ class Tenant:
         return self.credentials[vendor]["tenant"]
 
     def base_url(self, vendor: str) -> str:
-        return self.server.url + contracts.load(vendor).base_path
+        """What the vendor's clients take as their base URL (DashScope: .../api/v1; DAMO: the host)."""
+        return self.server.url + contracts.load(vendor).client_base_path
 
     def journal(self, vendor: str, endpoint: str | None = None) -> list[dict[str, Any]]:
         params = {"tenant": self.id(vendor), "vendor": vendor}

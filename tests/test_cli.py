@@ -170,7 +170,7 @@ def test_serve_prints_banner_and_serves(tmp_path: Path, http: httpx.Client) -> N
         for name in contracts.vendor_names():
             contract = contracts.load(name)
             row = by_name[name]
-            assert row.split()[1] == server.url + contract.base_path
+            assert row.split()[1] == server.url + contract.client_base_path
             for credential in contract.default_credentials:
                 shown = ", ".join(f"{k}={v}" for k, v in credential.items() if k != "tenant")
                 assert shown in row, (shown, row)
