@@ -166,9 +166,15 @@ class TaskStore:
         return task
 
     def group(self, tenant: str, group: str, now: float, retention: float) -> list[Task]:
-        """The tasks of one batch, in submission order; [] once every one has expired."""
-        members = self._groups.get((tenant, group), [])
-        return [t for t in list(members) if not self._expired(t, now, retention)]
+        """The tasks of one batch, in submission order. A batch is kept whole until every one of
+        its tasks is past retention, then forgotten whole ([])."""
+        members = list(self._groups.get((tenant, group), []))
+        if members and all(_past(t, now, retention) for t in members):
+            for task in members:
+                self._tenants.get(tenant, OrderedDict()).pop(task.id, None)
+                self._forget(task)
+            return []
+        return members
 
     def get(self, tenant: str, task_id: str, now: float, retention: float) -> Task | None:
         """A tenant's task, unless it ended more than ``retention`` seconds ago."""
@@ -204,8 +210,7 @@ class TaskStore:
         self._tenants.pop(tenant, None)
 
     def _expired(self, task: Task, now: float, retention: float) -> bool:
-        ended = task.view(now).ended
-        if ended is None or now - ended <= retention:
+        if not _past(task, now, retention):
             return False
         self._tenants.get(task.tenant, OrderedDict()).pop(task.id, None)
         self._forget(task)
@@ -221,3 +226,9 @@ class TaskStore:
             self._groups[key] = members
         else:
             self._groups.pop(key, None)
+
+
+def _past(task: Task, now: float, retention: float) -> bool:
+    """Ended more than ``retention`` seconds ago."""
+    ended = task.view(now).ended
+    return ended is not None and now - ended > retention
