@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
 WINDOW = 15 * 60.0  # seconds a timestamp may be off, and a nonce is remembered
+MAX_DIGITS = 16  # a millisecond timestamp this long is centuries away from any clock
 APPCODE = re.compile(r"^APPCODE\s+(\S+)\s*$")
 ALGORITHMS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
 DEFAULT_METHOD = "HmacSHA256"
@@ -87,40 +88,45 @@ def for_header(text: str) -> str:
 
 
 class Nonces:
-    """Nonces seen per AppKey within the window, at most ``per_key`` each (oldest dropped)."""
+    """Nonces seen per AppKey, at most ``per_key`` each (oldest dropped). A nonce is remembered
+    while its request could still pass the timestamp check: until it is older than the window
+    on every clock the check accepts."""
 
     def __init__(self, per_key: int = 100_000, keys: int = 10_000) -> None:
         self.per_key = per_key
         self.max_keys = keys
-        self._seen: dict[str, OrderedDict[str, float]] = {}
+        self._seen: dict[str, OrderedDict[str, tuple[float, ...]]] = {}
 
-    def used(self, key: str, nonce: str, now: float) -> bool:
+    def used(self, key: str, nonce: str, clocks: tuple[float, ...]) -> bool:
         seen = self._seen.get(key)
         if seen is None:
             return False
-        while seen and next(iter(seen.values())) < now - WINDOW:
+        while seen and _stale(next(iter(seen.values())), clocks):
             seen.popitem(last=False)
         return nonce in seen
 
-    def remember(self, key: str, nonce: str, now: float) -> None:
+    def remember(self, key: str, nonce: str, clocks: tuple[float, ...]) -> None:
         seen = self._seen.get(key)
         if seen is None:
             while len(self._seen) >= self.max_keys:
                 self._seen.pop(next(iter(self._seen)))
             seen = self._seen[key] = OrderedDict()
-        seen[nonce] = now
+        seen[nonce] = clocks
         seen.move_to_end(nonce)
         while len(seen) > self.per_key:
             seen.popitem(last=False)
 
-    def clear(self) -> None:
-        self._seen.clear()
+
+def _stale(then: tuple[float, ...], now: tuple[float, ...]) -> bool:
+    return all(n - t > WINDOW for t, n in zip(then, now, strict=True))
 
 
 def timestamp_problem(value: str, clocks: tuple[float, ...]) -> str | None:
     """``"bad_timestamp"``, ``"stale"`` or None. A timestamp (milliseconds) is good when it is
     within the window of any of the clocks given (the mock's and the wall's)."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return "bad_timestamp"
+    if len(value) > MAX_DIGITS:
+        return "stale"
     at = int(value) / 1000
     return None if any(abs(at - now) <= WINDOW for now in clocks) else "stale"

@@ -67,14 +67,16 @@ class Damo(Vendor):
         provided = headers.get("x-ca-signature", "")
         if not provided:
             raise call.fail("auth.empty_signature")
+        clocks = (call.now, time.time())
         stamp = headers.get("x-ca-timestamp")
-        problem = gateway.timestamp_problem(stamp, (call.now, time.time())) if stamp is not None else None
+        problem = gateway.timestamp_problem(stamp, clocks) if stamp is not None else None
         if problem:
             raise call.fail(f"auth.{problem}")
         nonce = headers.get("x-ca-nonce")
-        if nonce and self.nonces.used(key, nonce, call.now):
+        if nonce and self.nonces.used(key, nonce, clocks):
             raise call.fail("auth.nonce_used")
-        if "content-md5" in headers and headers["content-md5"] != gateway.content_md5(call.body):
+        md5 = headers.get("content-md5")
+        if md5 is not None and (not call.body or md5 != gateway.content_md5(call.body)):
             raise call.fail("auth.bad_md5")
         req = call.request
         text = gateway.string_to_sign(
@@ -85,7 +87,7 @@ class Damo(Vendor):
         if not expected or not hmac.compare_digest(expected.encode(), provided.encode()):
             raise call.fail("auth.bad_signature", detail=text)
         if nonce:
-            self.nonces.remember(key, nonce, call.now)
+            self.nonces.remember(key, nonce, clocks)
 
     def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
         message = error.text(str(details.get("detail", "")))
