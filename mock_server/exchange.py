@@ -100,6 +100,25 @@ class Call:
             raise VendorError(self.contract.trigger("body.invalid"))
         return self._json
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object that passes the endpoint's request schema, or the vendor's
+        error for what is wrong (``body.empty`` where the vendor has one, ``body.invalid``, or
+        the contract's ``request_errors`` rule)."""
+        if not self.body.strip() and "body.empty" in self.contract.triggers:
+            raise self.fail("body.empty")
+        doc = self.json()
+        if not isinstance(doc, dict):
+            raise self.fail("body.invalid")
+        if self.endpoint.request_schema:
+            self.validate(doc, self.endpoint.request_schema)
+        return doc
+
+    def validate(self, doc: Any, schema_file: str) -> None:
+        """Raise the vendor's error for the first violation of a request schema, if any."""
+        error = self.contract.request_error(self.contract.validator(schema_file).iter_errors(doc))
+        if error:
+            raise VendorError(error)
+
     def fail(self, situation: str, **details: Any) -> VendorError:
         return VendorError(self.contract.trigger(situation), **details)
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 import contracts
 from contracts.model import ErrorCode, Operation
 from mock_server import faults
-from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response, parse_json
+from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response
 from mock_server.tasks import SUCCEEDED, Task
 from mock_server.vendors import aliyun_gateway as gateway
 
@@ -106,19 +106,7 @@ class Damo(Vendor):
     # -- the backend ---------------------------------------------------------------------------
 
     def _data(self, call: Call) -> dict[str, Any]:
-        if not call.body.strip():
-            raise call.fail("body.empty")
-        try:
-            doc = parse_json(call.body)
-        except ValueError:
-            raise call.fail("body.invalid") from None
-        if not isinstance(doc, dict):
-            raise call.fail("body.invalid")
-        validator = self.contract.validator(call.endpoint.request_schema or "")
-        error = self.contract.request_error(validator.iter_errors(doc))
-        if error:
-            raise VendorError(error)
-        data: dict[str, Any] = doc["data"]
+        data: dict[str, Any] = call.json_object()["data"]
         return data
 
     def _operation(self, call: Call) -> Operation:

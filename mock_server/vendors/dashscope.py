@@ -59,21 +59,13 @@ class DashScope(Vendor):
     # -- service endpoints -------------------------------------------------------------------
 
     def _operation(self, call: Call) -> tuple[Operation, dict[str, Any]]:
-        doc = call.json()
-        if not isinstance(doc, dict):
-            raise call.fail("body.invalid")
-        envelope = self.contract.validator(call.endpoint.request_schema or "")
-        error = self.contract.request_error(envelope.iter_errors(doc))
-        if error:
-            raise VendorError(error)
+        doc = call.json_object()
         op = self.contract.operations.get(doc["model"])
         if op is None:
             raise call.fail("operation.unknown")
         if op.endpoint != call.endpoint.id:
             raise call.fail("operation.wrong_endpoint")
-        error = self.contract.request_error(self.contract.validator(op.request_schema).iter_errors(doc))
-        if error:
-            raise VendorError(error)
+        call.validate(doc, op.request_schema)
         return op, doc
 
     async def submit(self, call: Call) -> Response:
