@@ -111,6 +111,7 @@ class Operation:
     parts_pointer: str | None = None
     stagger_seconds: float = 0.0
     options: tuple[str, ...] = ()
+    answer: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
 
 
@@ -212,13 +213,20 @@ class Contract:
 
     def request_error(self, violations: Iterator[ValidationError]) -> ErrorCode | None:
         """The error the vendor answers for the first schema violation a rule covers."""
+        found = self.request_violation(violations)
+        return found[0] if found else None
+
+    def request_violation(self, violations: Iterator[ValidationError]) -> tuple[ErrorCode, str, str] | None:
+        """(error, keyword, JSON pointer) of the first violation a rule covers, or None."""
         found = [(_keyword(v), _pointer(v)) for v in violations]
         if not found:
             return None
         for rule in self.request_errors:
-            if any(rule.matches(kw, ptr) for kw, ptr in found):
-                return self.error(rule.error)
-        return self.error(self.request_errors[-1].error)
+            for kw, ptr in found:
+                if rule.matches(kw, ptr):
+                    return self.error(rule.error), kw, ptr
+        kw, ptr = found[0]
+        return self.error(self.request_errors[-1].error), kw, ptr
 
     def option(self, name: str, chosen: Mapping[str, str]) -> str:
         return chosen.get(name, self.options[name].default)
@@ -432,6 +440,7 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         parts_pointer=v.get("parts", {}).get("pointer"),
         stagger_seconds=float(v.get("stagger_seconds", 0)),
         options=tuple(v.get("options", ())),
+        answer=MappingProxyType(dict(v.get("answer", {}))),
         description=v.get("description", ""),
     )
 

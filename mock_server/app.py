@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from mock_server import admin, scenario
@@ -24,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = admin.Admin(state).routes()
     for vendor in vendors:
         routes.extend(vendor.routes())
-    routes.extend(_fallbacks(vendors))
+    routes.append(_fallback(vendors))
     app = Starlette(routes=routes)
     app.state.mock = state
     if state.settings.scenario:
@@ -32,22 +30,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
-def _fallbacks(vendors: list[Vendor]) -> list[Route]:
-    """One catch-all per base path. Vendors that share a base path split its unknown paths by
-    whose credentials the request carries; the first registered answers the rest."""
-    by_base: dict[str, list[Vendor]] = {}
-    for vendor in vendors:
-        by_base.setdefault(vendor.contract.base_path, []).append(vendor)
-    return [
-        Route(base + "/{rest:path}", _dispatch(group), methods=METHODS) for base, group in by_base.items()
-    ]
-
-
-def _dispatch(group: list[Vendor]) -> Callable[[Request], Awaitable[Response]]:
-    answers = [(vendor, vendor.fallback()) for vendor in group]
+def _fallback(vendors: list[Vendor]) -> Route:
+    """One catch-all for paths no route knows. Among the vendors whose base path starts the path
+    (the longest first), the one whose credentials the request carries answers, in its own
+    envelope; else the first of them; a path under no vendor gets a plain 404."""
+    answers = [(vendor, vendor.fallback()) for vendor in vendors]
+    answers.sort(key=lambda pair: -len(pair[0].contract.base_path))
 
     async def run(request: Request) -> Response:
-        answer = next((a for v, a in answers if v.claims(request)), answers[0][1])
+        path = request.url.path
+        under = [(v, a) for v, a in answers if path.startswith(v.contract.base_path + "/")]
+        if not under:
+            return PlainTextResponse("Not Found", status_code=404)
+        answer = next((a for v, a in under if v.claims(request)), under[0][1])
         return await answer(request)
 
-    return run
+    return Route("/{rest:path}", run, methods=METHODS)

@@ -436,7 +436,7 @@ _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
     ),
     (
         Asset(
-            "too-small.png", _PNG, "A model photo far below the minimum side length.", 120, 160, images.SIDE
+            "too-small.png", _PNG, "A model photo far below the minimum side length.", 120, 160, images.SMALL
         ),
         _build_too_small,
     ),

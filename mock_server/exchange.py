@@ -255,11 +255,8 @@ class Vendor:
         if rule:
             return rule
         if b"mock-error" in call.body:
-            try:
-                doc = parse_json(call.body)
-            except ValueError:
-                return None
-            return faults.find_marker(faults.strings(doc), self.contract, kind)
+            text = call.body.decode("utf-8", "replace")
+            return faults.find_marker([text], self.contract, kind)
         return None
 
 

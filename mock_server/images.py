@@ -30,11 +30,12 @@ GARMENT_KINDS = ("upper", "lower", "dress")
 UNDECODABLE = "undecodable"
 FORMAT = "format"
 BYTES = "bytes"
-SIDE = "side"
+SIDE = "side"  # the larger side is over the maximum
+SMALL = "small"  # the smaller side is under the minimum
 NO_PERSON = "no_person"
 MULTI_PERSON = "multi_person"
 NOT_BINARY = "not_binary"
-CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SIDE, NOT_BINARY, NO_PERSON, MULTI_PERSON)
+CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SMALL, SIDE, NOT_BINARY, NO_PERSON, MULTI_PERSON)
 
 #: Images with more pixels than this are not decoded (treated as bombs).
 MAX_PIXELS = 89_478_485
@@ -171,7 +172,10 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
         return FORMAT
     if not _within(facts.size_bytes, limits.min_bytes, limits.max_bytes):
         return BYTES
-    if not _sides_ok(facts, limits):
+    short, long = sorted((facts.width, facts.height))
+    if limits.min_side is not None and short < limits.min_side:
+        return SMALL
+    if limits.max_side is not None and long > limits.max_side:
         return SIDE
     if limits.binary and not facts.binary:
         return NOT_BINARY
@@ -187,14 +191,6 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
 def _within(value: int, low: int | None, high: int | None) -> bool:
     """Inclusive range test with optional bounds."""
     return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _sides_ok(facts: ImageFacts, limits: Limits) -> bool:
-    """The smaller side is >= min_side and the larger side <= max_side."""
-    short, long = sorted((facts.width, facts.height))
-    if limits.min_side is not None and short < limits.min_side:
-        return False
-    return limits.max_side is None or long <= limits.max_side
 
 
 # --- metadata -------------------------------------------------------------

@@ -33,7 +33,7 @@ class Settings:
     options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     vendors: tuple[str, ...] | None = None
     public_url: str | None = None
-    max_body_bytes: int = 8 * 1024 * 1024
+    max_body_bytes: int = 32 * 1024 * 1024
     journal_per_tenant: int = 1000
     tasks_per_tenant: int = 10_000
     fetch_timeout: float = 10.0

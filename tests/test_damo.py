@@ -241,7 +241,7 @@ def test_success_code_can_be_the_string_zero() -> None:
 @pytest.mark.parametrize(
     ("item", "situation"),
     [
-        (sub_task("too-small.png"), "image.side"),
+        (sub_task("too-small.png"), "image.small"),
         (sub_task("wrong-format.gif"), "image.format"),
         (sub_task("too-heavy.png"), "image.bytes"),
         (sub_task("two-persons.png"), "image.multi_person"),

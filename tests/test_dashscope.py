@@ -119,7 +119,7 @@ def test_size_mismatch_of_person_and_coarse_fails_the_task(ds: DashScopeCaller) 
     [
         ("two-persons.png", "image.multi_person"),
         ("no-person.png", "image.no_person"),
-        ("too-small.png", "image.side"),
+        ("too-small.png", "image.small"),
         ("too-large.png", "image.side"),
         ("too-heavy.png", "image.bytes"),
         ("too-light.png", "image.bytes"),

@@ -148,7 +148,71 @@ class DamoDriver:
         assert body["requestId"] == request_id.lower().replace("-", "")
 
 
-DRIVERS = {"dashscope": DashScopeDriver, "damo": DamoDriver}
+class AILabToolsDriver:
+    contract = contracts.load("ailabtools")
+    endpoints = {
+        "submit": "try-on-clothes-pro",
+        "task": "try-on-clothes-pro",
+        "query": "query-async-task-result",
+    }
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.tenant = self.contract.default_credentials[0]["api_key"]
+        self.headers = {"ailabapi-api-key": self.tenant}
+        self.images = {
+            name: client.get(f"/_mock/assets/{name}").content for name in ("person.png", "top.png")
+        }
+
+    def _submit(self, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        # A file part carries no URL, so the magic marker rides in a text field.
+        files = {
+            "person_image": ("p.png", self.images["person.png"]),
+            "top_garment": ("t.png", self.images["top.png"]),
+        }
+        data = {"task_type": "async", "resolution": "-1"}
+        if marker:
+            data["note"] = marker
+        return self.client.post(
+            "/api/portrait/editing/try-on-clothes-pro",
+            data=data,
+            files=files,
+            headers={**self.headers, **headers},
+        )
+
+    def task(self, marker: str = "") -> str:
+        response = self._submit({}, marker)
+        assert response.status_code == 200, response.text
+        return str(response.json()["task_id"])
+
+    def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        if kind in ("submit", "task"):
+            return self._submit(headers, marker)
+        return self.client.get(
+            "/api/common/query-async-task-result",
+            params={"task_id": task},
+            headers={**self.headers, **headers},
+        )
+
+    def assert_rendered(self, error: ErrorCode, kind: str, response: httpx2.Response) -> None:
+        if kind == "task":
+            assert response.status_code == 200, response.text
+            advance(self.client, 3600)
+            response = self.call("query", response.json()["task_id"], {})
+            kind = "query"
+        assert response.status_code == error.http_status, response.text
+        body = conforms(self.endpoints[kind], response, "ailabtools")
+        detail = body["error_detail"]
+        assert (detail["status_code"], detail["code"], detail["code_message"]) == (
+            error.http_status,
+            error.code,
+            error.message,
+        )
+        assert (body["error_code"], body["error_code_str"]) == (error.http_status, error.code)
+        assert body["error_msg"] == detail["message"] and detail["message"].startswith(error.message)
+
+
+DRIVERS = {"dashscope": DashScopeDriver, "damo": DamoDriver, "ailabtools": AILabToolsDriver}
 CASES = [(name, error) for name in contracts.vendor_names() for error in contracts.load(name).errors]
 
 
