@@ -76,7 +76,7 @@ class AILabTools(Vendor):
 
     async def submit(self, call: Call) -> Response:
         op = next(o for o in self.contract.operations.values() if o.endpoint == call.endpoint.id)
-        doc = await self._form(call)
+        doc = await self._form(call, op)
         found = self.contract.request_violation(self.contract.validator(op.request_schema).iter_errors(doc))
         if found:
             error, keyword, pointer = found
@@ -105,9 +105,10 @@ class AILabTools(Vendor):
         call.task_id = task_id
         return json_response({**self._public(call), "task_type": ASYNC, "task_id": task_id})
 
-    async def _form(self, call: Call) -> dict[str, str]:
+    async def _form(self, call: Call, op: Operation) -> dict[str, str]:
         """The multipart form as a flat document: text fields, and each file part stored as an
-        upload of this tenant and given by its URL on the mock."""
+        upload of this tenant and given by its URL on the mock. Only a file part fills an image
+        field: a text value there counts as missing, as on the live service."""
         try:
             form = multipart.parse(call.request.headers.get("content-type", ""), call.body, FORM_LIMITS)
         except multipart.MultipartError as exc:
@@ -117,7 +118,8 @@ class AILabTools(Vendor):
                 multipart.FILE_TOO_LARGE: "form.file_too_large",
             }.get(exc.kind, "body.invalid")
             raise call.fail(situation, detail=f"{exc.name}: {INVALID}" if exc.name else "") from None
-        doc = dict(form.fields)
+        image_fields = {item.pointer.strip("/") for item in op.images}
+        doc = {name: value for name, value in form.fields.items() if name not in image_fields}
         for name, part in form.files.items():
             upload = self.state.uploads.put(
                 Upload(
