@@ -178,6 +178,7 @@ class Contract:
     retention_seconds: float
     result_ttl_seconds: float
     time_zone: str
+    quota: Mapping[str, int]
     raw: Mapping[str, Any]
     schemas: Mapping[str, Mapping[str, Any]]
     validators: Mapping[str, Draft202012Validator] = field(repr=False)
@@ -334,6 +335,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         retention_seconds=float(raw["retention_seconds"]),
         result_ttl_seconds=float(raw["result_ttl_seconds"]),
         time_zone=raw.get("time_zone", "+00:00"),
+        quota=MappingProxyType(dict(raw.get("quota", {}))),
         raw=MappingProxyType(raw),
         schemas=MappingProxyType(schemas),
         validators=MappingProxyType(validators),

@@ -190,6 +190,20 @@ class Admin:
         scenario.apply(self.state, scenario.load(name), tenant)
         return JSONResponse({"applied": name, "tenant": tenant})
 
+    async def quota(self, request: Request) -> Response:
+        """Read the quota counters, or set one: {vendor, tenant, api, pool, left}."""
+        if request.method == "POST":
+            body = await _body(request)
+            try:
+                key = (str(body["vendor"]), str(body["tenant"]), str(body["api"]), str(body["pool"]))
+                left = int(body["left"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise AdminError("a quota is {vendor, tenant, api, pool, left}") from exc
+            if key[0] not in self.state.contracts:
+                raise AdminError(f"no vendor {key[0]!r}", 404)
+            self.state.quotas.set(key, left)
+        return JSONResponse({"quota": self.state.quotas.listing(request.query_params.get("tenant"))})
+
     async def credentials(self, request: Request) -> Response:
         if request.method == "POST":
             tenants = self.state.credentials.load(await _body(request))
@@ -299,6 +313,7 @@ class Admin:
             ("/scenarios", self.scenarios, ["GET", "POST"]),
             ("/scenarios/{name}", self.scenario_load, ["POST"]),
             ("/credentials", self.credentials, ["GET", "POST"]),
+            ("/quota", self.quota, ["GET", "POST"]),
             ("/contracts", self.contract_list, ["GET"]),
             ("/contracts/{vendor}", self.contract, ["GET"]),
             ("/assets", self.asset_list, ["GET"]),

@@ -73,6 +73,7 @@ class Call:
     tenant: str | None = None
     fault: Fault | None = None
     task_id: str | None = None
+    scratch: dict[str, Any] = field(default_factory=dict)  # what a vendor module works out once per call
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     @property

@@ -22,6 +22,7 @@ from mock_server.faults import FaultBook
 from mock_server.fetch import Fetcher
 from mock_server.ids import IdSource
 from mock_server.journal import Journal
+from mock_server.quota import Quotas
 from mock_server.results import Recipe, Results
 from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
@@ -52,6 +53,7 @@ class MockState:
         self.journal = Journal(per_tenant=settings.journal_per_tenant)
         self.credentials = Credentials(self.contracts)
         self.uploads = Uploads()
+        self.quotas = Quotas()
         self.results = Results(secret=secrets.token_bytes(32))
         self.fetcher = Fetcher(settings.remote_images, timeout=settings.fetch_timeout)
         self.timing: Timing = settings.timing
@@ -99,6 +101,7 @@ class MockState:
         self.journal.clear(tenant)
         self.faults.clear(tenant)
         self.uploads.clear(tenant)
+        self.quotas.clear(tenant)
         if tenant is None:
             self.tenant_timing.clear()
             self.timing = self.settings.timing

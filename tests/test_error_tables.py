@@ -3,6 +3,10 @@ admin fault rule, a magic input) and is rendered exactly in that vendor's own en
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from typing import Any, Protocol
 
 import httpx2
@@ -212,7 +216,77 @@ class AILabToolsDriver:
         assert body["error_msg"] == detail["message"] and detail["message"].startswith(error.message)
 
 
-DRIVERS = {"dashscope": DashScopeDriver, "damo": DamoDriver, "ailabtools": AILabToolsDriver}
+class AidgeDriver:
+    """Signs every call the way the official v2 samples do."""
+
+    contract = contracts.load("aidge")
+    endpoints = {"submit": "tryon", "task": "tryon", "query": "tryon-results", "list": "balance"}
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        cred = self.contract.default_credentials[0]
+        self.tenant, self.secret = cred["app_key"], cred["app_secret"]
+
+    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx2.Response:
+        stamp = str(int(time.time() * 1000))
+        sign = (
+            hmac.new(self.secret.encode(), (self.secret + stamp).encode(), hashlib.sha256).hexdigest().upper()
+        )
+        query = {
+            "partner_id": "aidge",
+            "sign_method": "sha256",
+            "sign_ver": "v2",
+            "app_key": self.tenant,
+            "timestamp": stamp,
+            "sign": sign,
+        }
+        return self.client.post(
+            f"/rest{path}", params=query, json=body, headers={"x-iop-trial": "true", **headers}
+        )
+
+    def _submit(self, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        items = [
+            {"clothesList": [{"imageUrl": asset("top.png") + marker, "type": "tops"}], "generateCount": 1},
+            {"clothesList": [{"imageUrl": asset("top.png"), "type": "tops"}], "generateCount": 1},
+        ]
+        return self._post("/ai/virtual/tryon", {"requestParams": json.dumps(items)}, headers)
+
+    def task(self, marker: str = "") -> str:
+        response = self._submit({}, marker)
+        assert response.json()["resCode"] == 200, response.text
+        return str(response.json()["data"]["result"]["taskId"])
+
+    def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+        if kind in ("submit", "task"):
+            return self._submit(headers, marker)
+        if kind == "query":
+            return self._post("/ai/virtual/tryon-results", {"task_id": task}, headers)
+        return self._post("/ai/query/balance", {"apiPath": "/ai/virtual/tryon"}, headers)
+
+    def assert_rendered(self, error: ErrorCode, kind: str, response: httpx2.Response) -> None:
+        assert response.status_code == error.http_status, response.text
+        if kind == "task":
+            advance(self.client, 3600)
+            answer = self.call("query", response.json()["data"]["result"]["taskId"], {})
+            data = conforms("tryon-results", answer, "aidge")["data"]
+            life = self.contract.lifecycle
+            assert [t["taskStatus"] for t in data["taskResult"]] == [life.failed, life.succeeded]
+            assert data["taskStatus"] == life.succeeded, "a task with one finished sub-task is finished"
+            return
+        body = conforms(self.endpoints[kind], response, "aidge", schema="error.response.schema.json")
+        if error.envelope == "gateway":
+            assert (body["type"], body["code"], body["message"]) == ("ISV", error.code, error.message)
+            return
+        assert (body["code"], body["resCode"], body["success"]) == ("0", error.code, False)
+        assert body["resMessage"].startswith(error.message)
+
+
+DRIVERS = {
+    "dashscope": DashScopeDriver,
+    "damo": DamoDriver,
+    "ailabtools": AILabToolsDriver,
+    "aidge": AidgeDriver,
+}
 CASES = [(name, error) for name in contracts.vendor_names() for error in contracts.load(name).errors]
 
 
