@@ -23,6 +23,7 @@ from mock_server.fetch import Fetcher
 from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.quota import Quotas
+from mock_server.ratelimit import RateWindows
 from mock_server.results import Recipe, Results
 from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
@@ -54,6 +55,7 @@ class MockState:
         self.credentials = Credentials(self.contracts)
         self.uploads = Uploads()
         self.quotas = Quotas()
+        self.rates = RateWindows()
         self.results = Results(secret=secrets.token_bytes(32))
         self.fetcher = Fetcher(settings.remote_images, timeout=settings.fetch_timeout)
         self.timing: Timing = settings.timing
@@ -102,6 +104,7 @@ class MockState:
         self.faults.clear(tenant)
         self.uploads.clear(tenant)
         self.quotas.clear(tenant)
+        self.rates.clear(tenant)
         if tenant is None:
             self.tenant_timing.clear()
             self.timing = self.settings.timing

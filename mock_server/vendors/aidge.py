@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,15 +31,10 @@ GATEWAY_OK = "0"
 WINDOW = 15 * 60.0  # seconds a timestamp may be off (undocumented; as the Alibaba Cloud gateway)
 DEFAULT_COUNT = 4  # generateCount's documented default
 FORM = "application/x-www-form-urlencoded"
-RECENT_CALLS = 64  # per tenant, for the pro API's test-phase rate limit
 
 
 class Aidge(Vendor):
     contract = contracts.load("aidge")
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._recent: dict[str, deque[float]] = {}
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -153,10 +147,12 @@ class Aidge(Vendor):
         ]
         api = call.request.url.path.removeprefix(API_PREFIX)
         key = (self.contract.name, call.tenant or "", api, self._pool(call))
-        if not self.state.quotas.take(key, sum(counts), self.contract.quota):
+        if self.state.quotas.left(key, self.contract.quota) < sum(counts):
             raise call.fail("quota.exhausted")
         for item in items:
             await self._check(call, op, item)
+        if not self.state.quotas.take(key, sum(counts), self.contract.quota):  # spent meanwhile
+            raise call.fail("quota.exhausted")
         pending = call.deferred_faults()
         failure = pending.pop("task", None)
         task_id = str(self.state.ids.uuid())
@@ -201,13 +197,10 @@ class Aidge(Vendor):
         spec = op.answer.get("test_rate_limit")
         if not spec or self.state.option(self.contract, "pro_test_mode") != "on":
             return
-        limit, per = (float(x) for x in spec.split("/"))
-        recent = self._recent.setdefault(f"{call.tenant}:{op.name}", deque(maxlen=RECENT_CALLS))
-        while recent and recent[0] <= call.now - per:
-            recent.popleft()
-        if len(recent) >= limit:
+        limit, per = spec.split("/")
+        key = (self.contract.name, call.tenant or "", op.name)
+        if not self.state.rates.allow(key, call.now, int(limit), float(per)):
             raise call.fail("rate.limited")
-        recent.append(call.now)
 
     async def _check(self, call: Call, op: Operation, item: dict[str, Any]) -> None:
         checked = await self.state.check_images(self.contract, op, item, call.own_host)
