@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import httpx2
+import hypothesis
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
 from mock_server.state import MockState
+
+# CI runs the property tests on a fixed seed, so a run is reproducible; locally they explore.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 SYNTHESIS = "/api/v1/services/aigc/image2image/image-synthesis"
 PROCESS = "/api/v1/services/vision/image-process/process"
@@ -85,6 +95,30 @@ class DashScopeCaller:
 
     def advance(self, seconds: float) -> None:
         self.client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """A plain client for a real server on loopback (proxy variables ignored)."""
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        yield client
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For SDKs whose HTTP clients honour proxy variables: keep them on loopback."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:
+    """The PNG a result link answered (after checking it is one)."""
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(answer.content))
+    image.load()
+    assert image.format == "PNG"
+    return image
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from contracts.model import ErrorCode
 from mock_server import Settings, create_app
 from mock_server.assets import asset_bytes
 from mock_server.vendors.ailabtools import FORM_LIMITS
-from tests.conftest import conforms
+from tests.conftest import conforms, png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)
@@ -172,14 +172,8 @@ def result_url(body: dict[str, Any], endpoint: str) -> str:
     return str(body["output"]["image_url"])
 
 
-def download(client: TestClient, url: str) -> Image.Image:
-    answer = client.get(url)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "image/png"
-    image = Image.open(io.BytesIO(answer.content))
-    image.load()
-    assert image.format == "PNG"
-    return image
+def download(client: Any, url: str) -> Image.Image:
+    return png_of(client.get(url))
 
 
 def still_serving(client: TestClient) -> None:

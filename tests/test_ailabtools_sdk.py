@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server.assets import asset_bytes
 from mock_server.testing import Tenant
+from tests.conftest import png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)
@@ -31,23 +32,12 @@ TASK_ID = re.compile(r"^[0-9]{13}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 OPS = {op.endpoint: op for op in CONTRACT.operations.values()}
 LIFE = CONTRACT.lifecycle
 
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK's httpx client honours proxy variables: keep it on loopback."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        yield client
 
 
 @asynccontextmanager
@@ -118,14 +108,8 @@ def assert_api_error(exc: AILabApiError, error: ErrorCode) -> None:
     )
 
 
-def png(http: httpx.Client, url: str) -> Image.Image:
-    answer = http.get(url)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "image/png"
-    image = Image.open(io.BytesIO(answer.content))
-    image.load()
-    assert image.format == "PNG"
-    return image
+def png(http: Any, url: str) -> Image.Image:
+    return png_of(http.get(url))
 
 
 def size_of(name: str) -> tuple[int, int]:

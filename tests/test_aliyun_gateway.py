@@ -48,12 +48,6 @@ def tryon_mock_server() -> Iterator[MockServer]:
         yield server
 
 
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        yield client
-
-
 # -- helpers ---------------------------------------------------------------------------------------
 
 

@@ -136,12 +136,6 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        yield client
-
-
 def tryon_body(url: str) -> dict[str, Any]:
     return {
         "model": "aitryon",

@@ -6,9 +6,7 @@ and ``base_address``, the way the vendor notes (B6) say a try-on client reaches 
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,24 +16,14 @@ from PIL import Image
 
 import contracts
 from mock_server.testing import Tenant
+from tests.conftest import png_of
 
 VENDOR = "dashscope"
 CONTRACT = contracts.load(VENDOR)
 SYNTHESIS = {"task_group": "aigc", "task": "image2image", "function": "image-synthesis"}
 SUBMIT_PATH = "/api/v1/services/aigc/image2image/image-synthesis"
 
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SDK uses ``requests``, which honours proxy variables: keep it on loopback."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, trust_env=False) as client:
-        yield client
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 def asset(tenant: Tenant, name: str) -> str:
@@ -55,14 +43,8 @@ def submit(tenant: Tenant, model: str, inputs: dict[str, str], **parameters: Any
     return response
 
 
-def png(http: httpx.Client, url: str) -> Image.Image:
-    answer = http.get(url)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "image/png"
-    image = Image.open(io.BytesIO(answer.content))
-    image.load()
-    assert image.format == "PNG"
-    return image
+def png(http: Any, url: str) -> Image.Image:
+    return png_of(http.get(url))
 
 
 def check_sdk_journal(tenant: Tenant, task_ids: list[str], coarse_url: str) -> None:

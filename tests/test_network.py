@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,12 +17,6 @@ from mock_server.testing import Tenant
 VENDOR = "dashscope"
 CONTRACT = contracts.load(VENDOR)
 SUBMIT = "/services/aigc/image2image/image-synthesis"
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as client:
-        yield client
 
 
 def auth(tenant: Tenant) -> dict[str, str]:
