@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +129,15 @@ class Call:
         if error is not None:
             self.fault = Fault(error=error, at=self.endpoint.kind, source="deferred")
             raise VendorError(error)
+
+    def marked_item(self, items: Sequence[Any]) -> int:
+        """Which item of a batch a task fault hits: the one carrying the magic marker when the
+        fault came from one, else the first."""
+        if self.fault is not None and self.fault.source == "marker":
+            for i, item in enumerate(items):
+                if faults.find_marker(faults.strings(item), self.contract, self.endpoint.kind):
+                    return i
+        return 0
 
     def deferred_faults(self) -> dict[str, ErrorCode]:
         """Faults injected at this submit that show later: on the task or on its next reads."""

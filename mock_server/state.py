@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -210,6 +210,40 @@ class MockState:
             recipe = Recipe(kind="tryon", base=base, garments=garments, size=size, label=label, host=own_host)
             self.results.add(f"{task_id}-{index}", recipe)
         return self.tasks.add(task)
+
+    def new_batch(
+        self,
+        contract: Contract,
+        operation: Operation,
+        items: Sequence[Any],
+        *,
+        batch_id: str,
+        tenant: str,
+        own_host: str,
+        counts: Sequence[int],
+        failure: ErrorCode | None = None,
+        failing: int = 0,
+        pending: Mapping[str, ErrorCode] | None = None,
+    ) -> list[Task]:
+        """One task per item of a batch, ids ``<batch_id>-<i>``, each starting the operation's
+        ``stagger_seconds`` after the one before. A task failure hits item ``failing``; faults
+        left for later reads of the batch ride on its first task."""
+        return [
+            self.new_task(
+                contract,
+                operation,
+                task_id=f"{batch_id}-{i}",
+                tenant=tenant,
+                doc=item,
+                own_host=own_host,
+                error=failure if i == failing else None,
+                pending=pending if i == 0 else None,
+                group=batch_id,
+                position=i,
+                results=count,
+            )
+            for i, (item, count) in enumerate(zip(items, counts, strict=True))
+        ]
 
     def result_urls(self, task: Task, base_url: str, contract: Contract) -> list[str]:
         ended = task.view(self.clock.now()).ended or self.clock.now()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,6 +112,21 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """For SDKs whose HTTP clients honour proxy variables: keep them on loopback."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def v2_signed(app_key: str, secret: str, stamp: str | None = None, sign: str | None = None) -> dict[str, str]:
+    """The query parameters of an Aidge call signed the way the official v2 samples sign
+    (HMAC-SHA256 of secret + millisecond timestamp, upper-case hex), written from the recipe."""
+    stamp = stamp or str(int(time.time() * 1000))
+    digest = hmac.new(secret.encode(), (secret + stamp).encode(), hashlib.sha256).hexdigest().upper()
+    return {
+        "partner_id": "aidge",
+        "sign_method": "sha256",
+        "sign_ver": "v2",
+        "app_key": app_key,
+        "timestamp": stamp,
+        "sign": sign or digest,
+    }
 
 
 def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:

@@ -9,11 +9,8 @@ contract's response schema (errors too: Aidge answers them with HTTP 200).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +24,7 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import ErrorCode
 from mock_server import Settings, create_app
-from tests.conftest import asset, conforms
+from tests.conftest import asset, conforms, v2_signed
 
 VENDOR = "aidge"
 CONTRACT = contracts.load(VENDOR)
@@ -150,16 +147,7 @@ class Aidge:
         self.secret = secret
 
     def signed(self) -> dict[str, str]:
-        stamp = str(int(time.time() * 1000))
-        sign = hmac.new(self.secret.encode(), (self.secret + stamp).encode(), hashlib.sha256)
-        return {
-            "partner_id": "aidge",
-            "sign_method": "sha256",
-            "sign_ver": "v2",
-            "app_key": self.app_key,
-            "timestamp": stamp,
-            "sign": sign.hexdigest().upper(),
-        }
+        return v2_signed(self.app_key, self.secret)
 
     def post(self, api: str, body: Any = None, trial: bool = True) -> httpx2.Response:
         return self.client.post(

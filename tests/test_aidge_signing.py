@@ -23,6 +23,7 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server.testing import Tenant
 from mock_server.vendors import aidge_signing as signing
+from tests.conftest import v2_signed
 
 VENDOR = "aidge"
 CONTRACT = contracts.load(VENDOR)
@@ -156,15 +157,7 @@ class V2Client:
         self.secret = secret
 
     def query(self, timestamp: str | None = None, sign: str | None = None) -> dict[str, str]:
-        stamp = timestamp or stamp_now()
-        return {
-            "partner_id": "aidge",
-            "sign_method": "sha256",
-            "sign_ver": "v2",
-            "app_key": self.app_key,
-            "timestamp": stamp,
-            "sign": sign or ref_v2(self.secret, stamp),
-        }
+        return v2_signed(self.app_key, self.secret, timestamp or stamp_now(), sign)
 
     def post(
         self, api: str, body: dict[str, Any], trial: bool = True, query: dict[str, str] | None = None

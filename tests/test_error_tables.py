@@ -3,10 +3,7 @@ admin fault rule, a magic input) and is rendered exactly in that vendor's own en
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from typing import Any, Protocol
 
 import httpx2
@@ -16,7 +13,7 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import Contract, ErrorCode
 from mock_server import faults
-from tests.conftest import PROCESS, DashScopeCaller, asset, conforms, person_on
+from tests.conftest import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
 
 WAYS = ("header", "rule", "marker")
 KINDS = ("submit", "process", "query", "cancel", "list", "task")
@@ -107,17 +104,18 @@ class DamoDriver:
         self.headers = {"Authorization": f"APPCODE {default['appcode']}"}
         self.tenant = default["tenant"]
 
-    def _submit(self, headers: dict[str, str], marker: str = "") -> httpx2.Response:
-        body = {
-            "data": {
-                "fit_type": "HALF_BODY",
-                "task_list": [
-                    {"model_image": asset("person.png") + marker, "tops_image": asset("top.png")},
-                    {"model_image": asset("person.png"), "tops_image": asset("top.png")},
-                ],
-            }
-        }
+    def _submit(self, headers: dict[str, str], marker: str = "", position: int = 0) -> httpx2.Response:
+        marks = [marker if i == position else "" for i in range(2)]
+        task_list = [{"model_image": asset("person.png") + m, "tops_image": asset("top.png")} for m in marks]
+        body = {"data": {"fit_type": "HALF_BODY", "task_list": task_list}}
         return self.client.post("/api/v1/tryon/submit", json=body, headers={**self.headers, **headers})
+
+    def batch_with_marker(self, marker: str, position: int) -> str:
+        return str(self._submit({}, marker, position).json()["data"]["result_key"])
+
+    def sub_task_statuses(self, batch: str) -> list[str]:
+        answer = self.call("query", batch, {})
+        return [t["status"] for t in conforms("query", answer, "damo")["data"]["task_list"]]
 
     def task(self, marker: str = "") -> str:
         response = self._submit({}, marker)
@@ -228,26 +226,16 @@ class AidgeDriver:
         self.tenant, self.secret = cred["app_key"], cred["app_secret"]
 
     def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx2.Response:
-        stamp = str(int(time.time() * 1000))
-        sign = (
-            hmac.new(self.secret.encode(), (self.secret + stamp).encode(), hashlib.sha256).hexdigest().upper()
-        )
-        query = {
-            "partner_id": "aidge",
-            "sign_method": "sha256",
-            "sign_ver": "v2",
-            "app_key": self.tenant,
-            "timestamp": stamp,
-            "sign": sign,
-        }
+        query = v2_signed(self.tenant, self.secret)
         return self.client.post(
             f"/rest{path}", params=query, json=body, headers={"x-iop-trial": "true", **headers}
         )
 
-    def _submit(self, headers: dict[str, str], marker: str = "") -> httpx2.Response:
+    def _submit(self, headers: dict[str, str], marker: str = "", position: int = 0) -> httpx2.Response:
+        marks = [marker if i == position else "" for i in range(2)]
         items = [
-            {"clothesList": [{"imageUrl": asset("top.png") + marker, "type": "tops"}], "generateCount": 1},
-            {"clothesList": [{"imageUrl": asset("top.png"), "type": "tops"}], "generateCount": 1},
+            {"clothesList": [{"imageUrl": asset("top.png") + m, "type": "tops"}], "generateCount": 1}
+            for m in marks
         ]
         return self._post("/ai/virtual/tryon", {"requestParams": json.dumps(items)}, headers)
 
@@ -255,6 +243,13 @@ class AidgeDriver:
         response = self._submit({}, marker)
         assert response.json()["resCode"] == 200, response.text
         return str(response.json()["data"]["result"]["taskId"])
+
+    def batch_with_marker(self, marker: str, position: int) -> str:
+        return str(self._submit({}, marker, position).json()["data"]["result"]["taskId"])
+
+    def sub_task_statuses(self, batch: str) -> list[str]:
+        answer = self.call("query", batch, {})
+        return [t["taskStatus"] for t in conforms("tryon-results", answer, "aidge")["data"]["taskResult"]]
 
     def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
         if kind in ("submit", "task"):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import DashScopeCaller
+from tests.test_error_tables import AidgeDriver, DamoDriver
 
 
 def test_probability_rules_are_reproducible_from_their_seed(ds: DashScopeCaller) -> None:
@@ -51,3 +53,13 @@ def test_bad_fault_rules_are_refused(ds: DashScopeCaller) -> None:
     ):
         assert ds.client.post("/_mock/faults", json=rule).status_code == 400, rule
     assert ds.client.get("/_mock/faults").json()["rules"] == []
+
+
+@pytest.mark.parametrize("driver_class", [DamoDriver, AidgeDriver], ids=["damo", "aidge"])
+def test_a_marker_in_one_item_of_a_batch_fails_that_item(client: TestClient, driver_class: type) -> None:
+    driver = driver_class(client)
+    error = driver.contract.trigger("fault.task_failed")
+    marked = driver.batch_with_marker(f"?mock-error={error.id}", position=1)
+    client.post("/_mock/clock", json={"advance": 3600}).raise_for_status()
+    life = driver.contract.lifecycle
+    assert driver.sub_task_statuses(marked) == [life.succeeded, life.failed]

@@ -156,20 +156,19 @@ class Aidge(Vendor):
         pending = call.deferred_faults()
         failure = pending.pop("task", None)
         task_id = str(self.state.ids.uuid())
-        for i, (item, count) in enumerate(zip(items, counts, strict=True)):
-            task = self.state.new_task(
-                self.contract,
-                op,
-                task_id=f"{task_id}-{i}",
-                tenant=call.tenant or "",
-                doc=item,
-                own_host=call.own_host,
-                error=failure if i == 0 else None,
-                pending=pending if i == 0 else None,
-                group=task_id,
-                position=i,
-                results=count,
-            )
+        tasks = self.state.new_batch(
+            self.contract,
+            op,
+            items,
+            batch_id=task_id,
+            tenant=call.tenant or "",
+            own_host=call.own_host,
+            counts=counts,
+            failure=failure,
+            failing=call.marked_item(items),
+            pending=pending,
+        )
+        for task, item in zip(tasks, items, strict=True):
             task.extra["clothes"] = [g["imageUrl"] for g in item["clothesList"]]
         call.task_id = task_id
         return self._ok(call, {"result": {"taskId": task_id}})

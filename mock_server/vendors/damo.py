@@ -17,7 +17,6 @@ from starlette.responses import Response
 
 import contracts
 from contracts.model import ErrorCode, Operation
-from mock_server import faults
 from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response
 from mock_server.tasks import SUCCEEDED, Task
 from mock_server.vendors import aliyun_gateway as gateway
@@ -122,36 +121,23 @@ class Damo(Vendor):
                 raise VendorError(checked.error)
         pending = call.deferred_faults()
         failure = pending.pop("task", None)
-        failing = self._failing_item(call, items) if failure else None
         result_key = self.state.ids.hex(32)
-        tasks = [
-            self.state.new_task(
-                self.contract,
-                op,
-                task_id=f"{result_key}-{i}",
-                tenant=call.tenant or "",
-                doc=item,
-                own_host=call.own_host,
-                error=failure if i == failing else None,
-                pending=pending if i == 0 else None,
-                group=result_key,
-                position=i,
-                results=data.get("inference_num", 1),
-            )
-            for i, item in enumerate(items)
-        ]
+        tasks = self.state.new_batch(
+            self.contract,
+            op,
+            items,
+            batch_id=result_key,
+            tenant=call.tenant or "",
+            own_host=call.own_host,
+            counts=[data.get("inference_num", 1)] * len(items),
+            failure=failure,
+            failing=call.marked_item(items),
+            pending=pending,
+        )
         for task, item in zip(tasks, items, strict=True):
             task.extra["echo"] = {k: item[k] for k in ECHOED if item.get(k)}
         call.task_id = result_key
         return self._batch(call, result_key, tasks, polled=False)
-
-    def _failing_item(self, call: Call, items: list[dict[str, Any]]) -> int:
-        """The sub-task a task fault hits: the one whose inputs carry the magic marker, else the first."""
-        if call.fault is not None and call.fault.source == "marker":
-            for i, item in enumerate(items):
-                if any(faults.MARKER.search(s) for s in faults.strings(item)):
-                    return i
-        return 0
 
     async def query(self, call: Call) -> Response:
         result_key = self._data(call)["result_key"]
