@@ -110,6 +110,8 @@ class Operation:
     result_sizes: Mapping[str, tuple[int, int] | None] = field(default_factory=dict)
     parts_pointer: str | None = None
     stagger_seconds: float = 0.0
+    batch_pointer: str | None = None
+    batch_max: int | None = None
     options: tuple[str, ...] = ()
     answer: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
@@ -125,6 +127,8 @@ class Endpoint:
     request_schema: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    operation_pointer: str | None = None
+    request_content_type: str = "application/json"
     summary: str = ""
 
     def response_schema(self, status: int) -> str | None:
@@ -165,6 +169,7 @@ class Contract:
     base_path: str
     client_base_path: str
     auth_scheme: str
+    nonce_header: str | None
     credential_kinds: tuple[CredentialKind, ...]
     default_credentials: tuple[Mapping[str, str], ...]
     lifecycle: Lifecycle
@@ -315,6 +320,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         base_path=raw["base_path"],
         client_base_path=raw.get("client_base_path", raw["base_path"]),
         auth_scheme=raw["auth"]["scheme"],
+        nonce_header=raw["auth"].get("nonce_header"),
         credential_kinds=tuple(
             CredentialKind(k["name"], tuple(k["fields"]), k["tenant_field"]) for k in raw["auth"]["kinds"]
         ),
@@ -415,6 +421,8 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         request_schema=e.get("request_schema"),
         headers=MappingProxyType(dict(e.get("headers", {}))),
         content_type=e.get("content_type", "application/json"),
+        operation_pointer=e.get("operation_pointer"),
+        request_content_type=e.get("request_content_type", "application/json"),
         summary=e.get("summary", ""),
     )
 
@@ -441,6 +449,8 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         result_sizes=MappingProxyType(sizes),
         parts_pointer=v.get("parts", {}).get("pointer"),
         stagger_seconds=float(v.get("stagger_seconds", 0)),
+        batch_pointer=v["batch"]["pointer"] if "batch" in v else None,
+        batch_max=v.get("batch", {}).get("max_items"),
         options=tuple(v.get("options", ())),
         answer=MappingProxyType(dict(v.get("answer", {}))),
         description=v.get("description", ""),

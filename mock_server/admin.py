@@ -13,12 +13,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import contracts
-from mock_server import assets, images, scenario
+from mock_server import assets, images, results, scenario
 from mock_server.credentials import CredentialError
 from mock_server.faults import FaultSpecError
 from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
 from mock_server.state import MockState
+from mock_server.tasks import SUCCEEDED
 from mock_server.uploads import Upload, UploadTooLarge
 
 PREFIX = "/_mock"
@@ -127,6 +128,10 @@ class Admin:
                         "ended": view.ended,
                         "polls": task.polls,
                         "error": view.error.id if view.error else None,
+                        "group": task.group,
+                        "results": [results.path(key) for key in self.state.result_keys(task)]
+                        if view.stage == SUCCEEDED
+                        else [],
                     }
                 )
         return JSONResponse({"tasks": rows})
@@ -208,6 +213,11 @@ class Admin:
         if request.method == "POST":
             tenants = self.state.credentials.load(await _body(request))
             return JSONResponse({"tenants": tenants}, status_code=201)
+        if request.method == "DELETE":
+            tenant = request.query_params.get("tenant")
+            if not tenant:
+                raise AdminError("DELETE /_mock/credentials needs ?tenant=")
+            return JSONResponse({"forgotten": self.state.credentials.forget(tenant)})
         return JSONResponse(self.state.credentials.listing())
 
     async def contract_list(self, request: Request) -> Response:
@@ -231,6 +241,7 @@ class Admin:
                         "width": a.width,
                         "height": a.height,
                         "trips": a.trips,
+                        "role": a.role,
                         "description": a.description,
                     }
                     for a in assets.ASSETS.values()
@@ -312,7 +323,7 @@ class Admin:
             ("/faults", self.faults, ["GET", "POST", "DELETE"]),
             ("/scenarios", self.scenarios, ["GET", "POST"]),
             ("/scenarios/{name}", self.scenario_load, ["POST"]),
-            ("/credentials", self.credentials, ["GET", "POST"]),
+            ("/credentials", self.credentials, ["GET", "POST", "DELETE"]),
             ("/quota", self.quota, ["GET", "POST"]),
             ("/contracts", self.contract_list, ["GET"]),
             ("/contracts/{vendor}", self.contract, ["GET"]),

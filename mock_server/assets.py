@@ -43,7 +43,8 @@ WORN_TOP: Box = (0.255, 0.195, 0.745, 0.54)
 
 @dataclass(frozen=True)
 class Asset:
-    """One catalogue entry; ``trips`` is the check kind it fails on purpose."""
+    """One catalogue entry; ``trips`` is the check kind it fails on purpose; ``role`` is the image
+    role (as contracts name them) it is a valid input for, if any."""
 
     name: str
     media_type: str
@@ -51,6 +52,7 @@ class Asset:
     width: int
     height: int
     trips: str | None
+    role: str | None = None
 
 
 # --- drawing helpers --------------------------------------------------------
@@ -381,31 +383,39 @@ def _build_undecodable(a: Asset) -> bytes:
 _PNG, _JPEG, _GIF = "image/png", "image/jpeg", "image/gif"
 _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
     (
-        Asset("person.png", _PNG, "One person standing in a studio, full body.", 768, 1024, None),
+        Asset("person.png", _PNG, "One person standing in a studio, full body.", 768, 1024, None, "person"),
         _build_person,
     ),
     (
-        Asset("person.jpg", _JPEG, "The same studio model photo as a JPEG.", 768, 1024, None),
+        Asset("person.jpg", _JPEG, "The same studio model photo as a JPEG.", 768, 1024, None, "person"),
         _build_person_jpeg,
     ),
     (
-        Asset("person-small.png", _PNG, "A smaller, still valid model photo.", 400, 533, None),
+        Asset("person-small.png", _PNG, "A smaller, still valid model photo.", 400, 533, None, "person"),
         _build_small_person,
     ),
     (
-        Asset("top.png", _PNG, "A T-shirt laid flat on white.", 600, 800, None),
+        Asset("top.png", _PNG, "A T-shirt laid flat on white.", 600, 800, None, "garment"),
         _garment_builder("upper", TOP_COLOUR),
     ),
     (
-        Asset("bottom.png", _PNG, "A pair of trousers laid flat on white.", 600, 800, None),
+        Asset("bottom.png", _PNG, "A pair of trousers laid flat on white.", 600, 800, None, "garment"),
         _garment_builder("lower", BOTTOM_COLOUR),
     ),
     (
-        Asset("dress.png", _PNG, "A dress laid flat on white.", 600, 800, None),
+        Asset("dress.png", _PNG, "A dress laid flat on white.", 600, 800, None, "garment"),
         _garment_builder("dress", DRESS_COLOUR),
     ),
     (
-        Asset("coarse.png", _PNG, "A coarse try-on result: the model wearing the top.", 768, 1024, None),
+        Asset(
+            "coarse.png",
+            _PNG,
+            "A coarse try-on result: the model wearing the top.",
+            768,
+            1024,
+            None,
+            "coarse",
+        ),
         _build_coarse,
     ),
     (
@@ -414,7 +424,10 @@ _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
         ),
         _build_coarse,
     ),
-    (Asset("mask.png", _PNG, "A black and white mask of the model's torso.", 768, 1024, None), _build_mask),
+    (
+        Asset("mask.png", _PNG, "A black and white mask of the model's torso.", 768, 1024, None, "mask"),
+        _build_mask,
+    ),
     (
         Asset(
             "mask-soft.png",

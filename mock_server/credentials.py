@@ -73,5 +73,14 @@ class Credentials:
         """The credential whose identifying field (an API key, an AppCode, an AppKey) is ``key``."""
         return self._by_vendor.get(vendor, {}).get(key)
 
+    def forget(self, tenant: str) -> int:
+        """Drop every credential of ``tenant``; how many there were."""
+        dropped = 0
+        for store in self._by_vendor.values():
+            for key in [k for k, c in store.items() if c.tenant == tenant]:
+                del store[key]
+                dropped += 1
+        return dropped
+
     def listing(self) -> dict[str, list[dict[str, str]]]:
         return {v: [c.public() for c in store.values()] for v, store in self._by_vendor.items()}

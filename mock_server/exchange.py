@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from mock_server import faults, network
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.journal import ANONYMOUS, Entry, body_text
 from mock_server.state import MockState
-from mock_server.tasks import Task
+from mock_server.tasks import Task, TaskView
 
 _NOT_PARSED = object()
 
@@ -74,6 +75,8 @@ class Call:
     fault: Fault | None = None
     task_id: str | None = None
     scratch: dict[str, Any] = field(default_factory=dict)  # what a vendor module works out once per call
+    params: Any = None  # a submit's parameters as the vendor module read them (journaled)
+    shown: list[dict[str, Any]] = field(default_factory=list)  # the tasks the answer shows (journaled)
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     @property
@@ -119,6 +122,15 @@ class Call:
         error = self.contract.request_error(self.contract.validator(schema_file).iter_errors(doc))
         if error:
             raise VendorError(error)
+
+    def poll(self, task: Task) -> TaskView:
+        """One vendor query of ``task``: counts toward its progression and is journaled."""
+        return self.show(task, task.poll(self.now))
+
+    def show(self, task: Task, view: TaskView) -> TaskView:
+        """Note in the journal that this answer shows ``task`` as ``view``."""
+        self.shown.append({"id": task.id, "status": view.status, "stage": view.stage})
+        return view
 
     def fail(self, situation: str, **details: Any) -> VendorError:
         return VendorError(self.contract.trigger(situation), **details)
@@ -220,6 +232,8 @@ class Vendor:
                 entry.status = entry.status or (network.RESET_STATUS if reset else 500)
                 entry.fault = call.fault.as_dict() if call.fault else None
                 entry.task_id = call.task_id
+                entry.params = call.params
+                entry.tasks = call.shown or None
                 state.journal.record(entry)
             if call.fault and call.fault.network == "truncate":
                 return network.Truncated(response)
@@ -284,6 +298,7 @@ def _entry(call: Call) -> Entry:
         headers=dict(req.headers),
         body=None,
         body_bytes=0,
+        received=time.time(),
     )
 
 

@@ -134,7 +134,8 @@ def strings(doc: Any) -> Iterable[str]:
 
 @dataclass
 class Rule:
-    """An admin fault rule. ``times`` counts down; ``probability`` draws from its own seeded RNG."""
+    """An admin fault rule. ``after`` lets that many matching requests through first; ``times``
+    counts down; ``probability`` draws from its own seeded RNG."""
 
     id: str
     spec: dict[str, Any]
@@ -145,9 +146,11 @@ class Rule:
     probability: float | None = None
     seed: int | None = None
     per_tenant: bool = False
+    after: int = 0
     hits: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _used: dict[str | None, int] = field(default_factory=dict, repr=False)
+    _passed: dict[str | None, int] = field(default_factory=dict, repr=False)
 
     def applies(self, vendor: str, tenant: str | None, endpoint: str, kind: str) -> bool:
         return (
@@ -158,9 +161,12 @@ class Rule:
         )
 
     def fire(self, tenant: str | None) -> bool:
+        key = self._key(tenant)
+        if self._passed.get(key, 0) < self.after:
+            self._passed[key] = self._passed.get(key, 0) + 1
+            return False
         if self.probability is not None and self._rng.random() >= self.probability:
             return False
-        key = self._key(tenant)
         self._used[key] = self._used.get(key, 0) + 1
         self.hits += 1
         return True
@@ -176,6 +182,7 @@ class Rule:
             "endpoint": self.endpoint,
             "times": self.times,
             "per_tenant": self.per_tenant,
+            "after": self.after,
             "probability": self.probability,
             "seed": self.seed,
             "hits": self.hits,
@@ -201,10 +208,13 @@ class FaultBook:
         probability = body.pop("probability", None)
         seed = body.pop("seed", None)
         per_tenant = bool(body.pop("per_tenant", False))
+        after = body.pop("after", 0)
         if vendor is not None and vendor not in contracts:
             raise FaultSpecError(f"unknown vendor {vendor!r}")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise FaultSpecError("times is a whole number >= 1")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise FaultSpecError("after is a whole number >= 0")
         if probability is not None and (
             not isinstance(probability, (int, float)) or not 0 <= probability <= 1
         ):
@@ -225,6 +235,7 @@ class FaultBook:
             probability=probability,
             seed=seed,
             per_tenant=per_tenant,
+            after=after,
             _rng=random.Random(rule_seed),
         )
         self._rules.append(made)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 BODY_LIMIT = 64 * 1024
@@ -13,7 +13,7 @@ ANONYMOUS = "-"
 @dataclass
 class Entry:
     seq: int
-    time: float
+    time: float  # mock time
     tenant: str
     vendor: str
     endpoint: str
@@ -27,7 +27,9 @@ class Entry:
     error: str | None = None
     fault: dict[str, Any] | None = None
     task_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    received: float = 0.0  # wall-clock time (time.time()) when the request arrived
+    params: Any = None  # a submit's parameters as the vendor read them (files as sha256 digests)
+    tasks: list[dict[str, Any]] | None = None  # each task the answer showed: id, status, stage
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

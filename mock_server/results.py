@@ -16,6 +16,13 @@ from urllib.parse import urlencode
 
 ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
+
+
+def path(key: str) -> str:
+    """The path of a result image's link (its query string carries the expiry and signature)."""
+    return f"{PREFIX}{key}.png"
+
+
 # Why a link fails -> (HTTP status, OSS error code, OSS message).
 OSS_ERRORS = {
     "signature": (
@@ -79,7 +86,7 @@ class Results:
         query = urlencode(
             {"Expires": exp, "OSSAccessKeyId": ACCESS_KEY_ID, "Signature": self._sign(key, exp)}
         )
-        return f"{base_url.rstrip('/')}{PREFIX}{key}.png?{query}"
+        return f"{base_url.rstrip('/')}{path(key)}?{query}"
 
     def verify(self, key: str, expires: str, signature: str) -> bool:
         if not expires.isdigit():

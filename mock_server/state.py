@@ -248,7 +248,11 @@ class MockState:
     def result_urls(self, task: Task, base_url: str, contract: Contract) -> list[str]:
         ended = task.view(self.clock.now()).ended or self.clock.now()
         expires = ended + self.result_ttl(contract, task.tenant)
-        return [self.results.url(base_url, f"{task.id}-{i}", expires) for i in range(task.results)]
+        return [self.results.url(base_url, key, expires) for key in self.result_keys(task)]
+
+    @staticmethod
+    def result_keys(task: Task) -> list[str]:
+        return [f"{task.id}-{i}" for i in range(task.results)]
 
     @staticmethod
     def _result_size(operation: Operation, doc: Any) -> tuple[int, int] | None:

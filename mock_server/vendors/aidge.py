@@ -140,6 +140,7 @@ class Aidge(Vendor):
     async def submit(self, call: Call) -> Response:
         op = next(o for o in self.contract.operations.values() if o.endpoint == call.endpoint.id)
         items = self._request_objects(call, op)
+        call.params = items
         self._rate_limit(call, op)
         counts = [
             len(item.get("modelImage") or []) or int(item.get("generateCount", DEFAULT_COUNT))
@@ -228,7 +229,7 @@ class Aidge(Vendor):
             raise call.fail("task.unknown", detail=TASK_KEYS[0])
         call.raise_deferred(tasks[0])
         layout = self.contract.operations[tasks[0].operation].answer.get("layout", "standard")
-        views = [t.poll(call.now) for t in tasks]
+        views = [call.poll(t) for t in tasks]
         stages = {v.stage for v in views}
         life = self.contract.lifecycle
         if stages <= {QUEUED}:

@@ -3,6 +3,7 @@ through the common query API, and the public parameters on every answer."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from starlette.requests import Request
@@ -120,6 +121,7 @@ class AILabTools(Vendor):
             raise call.fail(situation, detail=f"{exc.name}: {INVALID}" if exc.name else "") from None
         image_fields = {item.pointer.strip("/") for item in op.images}
         doc = {name: value for name, value in form.fields.items() if name not in image_fields}
+        digests: dict[str, str] = {}
         for name, part in form.files.items():
             upload = self.state.uploads.put(
                 Upload(
@@ -130,6 +132,8 @@ class AILabTools(Vendor):
                 )
             )
             doc[name] = f"{call.base_url}/_mock/uploads/{upload.id}"
+            digests[name] = "sha256:" + hashlib.sha256(part.data).hexdigest()
+        call.params = {**doc, **digests}
         return doc
 
     # -- query -------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ class AILabTools(Vendor):
         if task is None:
             raise call.fail("task.unknown")
         call.raise_deferred(task)
-        view = task.poll(call.now)
+        view = call.poll(task)
         if view.stage == FAILED and view.error is not None:
             raise VendorError(view.error)
         body = {**self._public(call), "task_status": STAGE_CODES[view.stage]}

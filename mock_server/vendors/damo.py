@@ -113,6 +113,7 @@ class Damo(Vendor):
 
     async def submit(self, call: Call) -> Response:
         data = self._data(call)
+        call.params = call.json_object()
         op = self._operation(call)
         items = [_with_tops(item) for item in data["task_list"]]
         for item in items:
@@ -152,7 +153,7 @@ class Damo(Vendor):
     def _batch(self, call: Call, result_key: str, tasks: list[Task], polled: bool) -> Response:
         task_list = []
         for task in tasks:
-            view = task.poll(call.now) if polled else task.view(call.now)
+            view = call.poll(task) if polled else call.show(task, task.view(call.now))
             item: dict[str, Any] = {**task.extra["echo"], "status": view.status}
             if view.stage == SUCCEEDED:
                 item["results"] = self.state.result_urls(task, call.base_url, self.contract)

@@ -66,6 +66,7 @@ class DashScope(Vendor):
         if op.endpoint != call.endpoint.id:
             raise call.fail("operation.wrong_endpoint")
         call.validate(doc, op.request_schema)
+        call.params = doc
         return op, doc
 
     async def submit(self, call: Call) -> Response:
@@ -157,7 +158,7 @@ class DashScope(Vendor):
                 },
             )
         call.raise_deferred(task)
-        view = task.poll(call.now)
+        view = call.poll(task)
         output: dict[str, Any] = {
             "task_id": task.id,
             "task_status": view.status,

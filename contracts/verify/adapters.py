@@ -1,0 +1,96 @@
+"""How the suite runs a client: a Python callable, or a command of any language that reads the job
+as one JSON document on stdin and writes the outcome as one JSON document on stdout."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+GRACE_SECONDS = 5.0  # a command may run this much past the job's time budget before it is killed
+
+
+@dataclass
+class Ran:
+    """What a client run produced: its outcome document, or why there is none."""
+
+    outcome: Any = None
+    problem: str | None = None
+
+
+class Adapter(Protocol):
+    label: str
+
+    def run(self, job: dict[str, Any]) -> Ran: ...
+
+    def replay_command(self, vendor: str, scenario: str) -> str: ...
+
+
+class PythonAdapter:
+    """A callable that takes the job (a dict) and returns the outcome (a dict)."""
+
+    def __init__(self, client: Callable[[dict[str, Any]], Any], label: str | None = None) -> None:
+        self.client = client
+        self.label = label or getattr(client, "__qualname__", None) or type(client).__name__
+
+    def run(self, job: dict[str, Any]) -> Ran:
+        try:
+            return Ran(outcome=self.client(job))
+        except Exception as exc:  # the client's own crash is a finding, not the suite's
+            return Ran(problem=f"the client raised {type(exc).__name__}: {exc}")
+
+    def replay_command(self, vendor: str, scenario: str) -> str:
+        return f"verify_client({self.label}, vendor={vendor!r}, replay={scenario!r})"
+
+
+class CommandAdapter:
+    """A command started once per job: the job on stdin, the outcome on stdout."""
+
+    def __init__(self, command: str, cwd: str | None = None) -> None:
+        self.command = command
+        self.args = shlex.split(command)
+        self.cwd = cwd
+        self.label = command
+
+    def run(self, job: dict[str, Any]) -> Ran:
+        timeout = float(job["time_budget_seconds"]) + GRACE_SECONDS
+        try:
+            done = subprocess.run(
+                self.args,
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=self.cwd,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return Ran(problem=f"the command ran past its time budget and {GRACE_SECONDS:g} s of grace")
+        except OSError as exc:
+            return Ran(problem=f"the command could not start: {exc}")
+        if done.returncode != 0:
+            tail = done.stderr.strip()[-500:]
+            return Ran(problem=f"the command exited {done.returncode}: {tail}")
+        try:
+            return Ran(outcome=json.loads(done.stdout))
+        except ValueError:
+            return Ran(problem=f"stdout is not one JSON document: {done.stdout[:200]!r}")
+
+    def replay_command(self, vendor: str, scenario: str) -> str:
+        return shlex.join(
+            ["tryon-mock", "verify", "--vendor", vendor, "--client-cmd", self.command, "--replay", scenario]
+        )
+
+
+def adapter_for(client: Any) -> Adapter:
+    """An adapter as given, a command line (str), or a Python callable."""
+    if isinstance(client, str):
+        return CommandAdapter(client)
+    if hasattr(client, "run") and hasattr(client, "replay_command"):
+        return client
+    if callable(client):
+        return PythonAdapter(client)
+    raise TypeError("a client is a callable, a command line, or an adapter")

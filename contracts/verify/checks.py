@@ -1,0 +1,429 @@
+"""The named checks: each reads what the server recorded for one example (the journal of the
+example's tenant and its tasks) and what the client reported, and says what is wrong, if anything.
+
+Names follow Schemathesis' (``*_conformance``, predicates in snake case). Each check has options
+with defaults; a user turns a check off or changes an option by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+from contracts.model import Contract, ErrorCode
+from contracts.verify import documents
+
+TERMINAL_STAGES = ("succeeded", "failed", "canceled")
+REQUEST_SITUATIONS = ("body.", "form.", "header.", "query.", "operation.", "route.", "list.")
+
+
+@dataclass
+class Evidence:
+    contract: Contract
+    job: dict[str, Any]
+    outcome: Any
+    problem: str | None  # why the client produced no outcome
+    entries: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    returned: float  # wall-clock time the client's run ended
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def kind(self, entry: Mapping[str, Any]) -> str:
+        return self.kinds.get(entry["endpoint"], "unknown")
+
+    def row(self, entry: Mapping[str, Any]) -> ErrorCode | None:
+        """The vendor error the client got (none when a network fault kept the answer from it)."""
+        if not entry.get("error") or self.network(entry):
+            return None
+        return self.contract.error(entry["error"])
+
+    @staticmethod
+    def network(entry: Mapping[str, Any]) -> str | None:
+        fault = entry.get("fault") or {}
+        return fault.get("network")
+
+    @staticmethod
+    def injected(entry: Mapping[str, Any]) -> bool:
+        """Whether the suite's fault rules decided this answer (an error or a network fault)."""
+        fault = entry.get("fault") or {}
+        return bool(fault.get("error") or fault.get("network"))
+
+    def shows_terminal(self, entry: Mapping[str, Any]) -> bool:
+        """Whether the answer the client got showed every task of it ended (a truncated or reset
+        answer showed the client nothing)."""
+        shown = entry.get("tasks") or []
+        return bool(shown) and all(t["stage"] in TERMINAL_STAGES for t in shown) and not self.network(entry)
+
+    @cached_property
+    def submits(self) -> list[dict[str, Any]]:
+        return [e for e in self.entries if self.kind(e) == "submit"]
+
+    @cached_property
+    def created(self) -> list[str]:
+        """The task (or batch) ids the server gave this client, oldest first."""
+        return [
+            e["task_id"]
+            for e in self.submits
+            if e.get("task_id") and not e.get("error") and not self.network(e)
+        ]
+
+    def task_of(self, entry: Mapping[str, Any]) -> str | None:
+        """The task a request names: as the server read it, or (for a request answered before the
+        vendor read it, by an injected fault) the created id its path, query or body carries."""
+        if entry.get("task_id"):
+            return str(entry["task_id"])
+        text = f"{entry['path']}?{entry.get('query', '')}\n{entry.get('body') or ''}"
+        return next((t for t in self.created if t in text), None)
+
+    def group(self, task_id: str) -> list[dict[str, Any]]:
+        members = [t for t in self.tasks if t["id"] == task_id or t.get("group") == task_id]
+        return sorted(members, key=lambda t: _order(t["id"]))
+
+    @cached_property
+    def verdict(self) -> Verdict:
+        """What the server decided, as the client's last exchange left it."""
+        if not self.entries:
+            return Verdict("none")
+        last = self.entries[-1]
+        if self.network(last) in ("reset", "truncate"):
+            return Verdict("transport")
+        row = self.row(last)
+        if row is not None:
+            return Verdict("failed", row=row, http_status=last["status"], answered=True)
+        if not self.created:
+            return Verdict("none")
+        tasks = self.group(self.created[-1])
+        stages = {t["stage"] for t in tasks}
+        if not tasks or not stages <= set(TERMINAL_STAGES):
+            return Verdict("pending", tasks=tasks)
+        if stages == {"succeeded"}:
+            return Verdict("succeeded", tasks=tasks)
+        failed = next(t for t in tasks if t["stage"] != "succeeded")
+        batch = self.contract.operations[tasks[0]["operation"]].batch_pointer is not None
+        row = self.contract.error(failed["error"]) if failed.get("error") and not batch else None
+        return Verdict("failed", row=row, tasks=tasks)
+
+
+@dataclass
+class Verdict:
+    status: str  # none | transport | pending | succeeded | failed
+    row: ErrorCode | None = None
+    http_status: int | None = None
+    answered: bool = False  # the verdict is an error answer, not a task's end
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[str]:
+        return [path for t in self.tasks for path in t["results"]]
+
+
+Check = Callable[[Evidence, Mapping[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    run: Check
+    options: Mapping[str, Any]
+    summary: str
+
+
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def check(name: str, summary: str, **options: Any) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[name] = CheckSpec(name, fn, options, summary)
+        return fn
+
+    return register
+
+
+def _order(task_id: str) -> tuple[str, int]:
+    head, _, tail = task_id.rpartition("-")
+    return (head, int(tail)) if tail.isdigit() else (task_id, -1)
+
+
+def _path(url: Any) -> str:
+    return urlsplit(url).path if isinstance(url, str) else repr(url)
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    what = f"{entry['method']} {entry['path']} -> {entry['status']}"
+    return what + (f" {entry['error']}" if entry.get("error") else "")
+
+
+def _pace(job: Mapping[str, Any], name: str, options: Mapping[str, Any], option: str) -> float:
+    given = options.get(option)
+    return float(given) if given is not None else float(job[name]) / 2
+
+
+# -- the checks --------------------------------------------------------------------------------
+
+
+@check("outcome_conformance", "the client reports one outcome document that passes outcome.schema.json")
+def outcome_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    if ev.problem is not None:
+        return [ev.problem]
+    return [f"outcome{p}: {m}" for p, m in documents.outcome_problems(ev.outcome)]
+
+
+@check("request_conformance", "every request goes to a contract endpoint and passes its request schema")
+def request_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    c = ev.contract
+    ids = {c.triggers[s] for s in c.triggers if s.startswith(REQUEST_SITUATIONS)} | {
+        r.error for r in c.request_errors
+    }
+    found = []
+    for e in ev.entries:
+        if ev.kind(e) == "unknown":
+            found.append(f"{e['method']} {e['path']} is no endpoint of the {c.name} contract")
+        elif e.get("error") in ids and not ev.injected(e) and not e.get("tasks"):  # not a task's own end
+            found.append(f"{_describe(e)}: the server refused the request's shape")
+    return found
+
+
+@check("request_matches_job", "the submit carries exactly the job's parameters and files")
+def request_matches_job(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    if not ev.submits:
+        return [] if not ev.entries else ["no submit reached the server"]
+    expected: Any = ev.job["request"]
+    if ev.job["files"]:
+        expected = {**expected, **{k: "sha256:" + f["sha256"] for k, f in ev.job["files"].items()}}
+    found = []
+    for e in ev.submits:
+        if e.get("params") is None:
+            continue  # answered before the parameters were read (auth, an injected fault)
+        gap = _missing(expected, e["params"], "")
+        if gap:
+            found.append(f"{_describe(e)}: {gap}")
+    return found
+
+
+def _missing(want: Any, got: Any, at: str) -> str | None:
+    """Where ``got`` lacks or changes something of ``want`` (extra fields in got are fine)."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return f"{at or '/'} should be an object"
+        pairs = [(f"{at}/{k}", v, got[k]) if k in got else (f"{at}/{k}", v, _ABSENT) for k, v in want.items()]
+    elif isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            return f"{at} should be a list of {len(want)}"
+        pairs = [(f"{at}/{i}", w, g) for i, (w, g) in enumerate(zip(want, got, strict=True))]
+    else:
+        same = want == got and type(want) is type(got)
+        return None if same else f"{at} is {got!r}, the job says {want!r}"
+    for where, w, g in pairs:
+        gap = f"{where} is missing" if g is _ABSENT else _missing(w, g, where)
+        if gap:
+            return gap
+    return None
+
+
+_ABSENT = object()
+
+
+@check("auth_conformance", "every request authenticates (the server recomputes signatures)")
+def auth_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    c = ev.contract
+    ids = {c.triggers[s] for s in c.triggers if s.startswith("auth.")}
+    return [
+        f"{_describe(e)}: {c.error(e['error']).message.replace('%s', '').strip()[:160]}"
+        for e in ev.entries
+        if e.get("error") in ids and not ev.injected(e)
+    ]
+
+
+@check("nonce_uniqueness", "a nonce the vendor requires is never sent twice")
+def nonce_uniqueness(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    header = ev.contract.nonce_header
+    if header is None:
+        return []
+    seen: dict[str, int] = {}
+    found = []
+    for e in ev.entries:
+        value = e["headers"].get(header.lower())
+        if value is None:
+            continue
+        if value in seen:
+            found.append(f"{_describe(e)} reuses {header} {value!r} of request #{seen[value]}")
+        seen.setdefault(value, e["seq"])
+    return found
+
+
+@check("polls_own_task", "every query names a task this client created")
+def polls_own_task(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    own = set(ev.created)
+    return [
+        f"{_describe(e)} asks for task {e.get('task_id')!r}, not one the server gave this client"
+        for e in ev.entries
+        if ev.kind(e) == "query" and ev.task_of(e) not in own and not ev.injected(e)
+    ]
+
+
+@check(
+    "poll_pace",
+    "polls of one task are at least min_interval apart (default: half the job's poll interval)",
+    min_interval=None,
+)
+def poll_pace(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    least = _pace(ev.job, "poll_interval_seconds", options, "min_interval")
+    found = []
+    last: dict[str, dict[str, Any]] = {}
+    for e in ev.entries:
+        if ev.kind(e) != "query":
+            continue
+        before = last.get(ev.task_of(e) or "")
+        calm = before is not None and not before.get("error") and not ev.network(before)
+        if calm and e["received"] - before["received"] < least:  # type: ignore[index]
+            gap = (e["received"] - before["received"]) * 1000  # type: ignore[index]
+            found.append(
+                f"{_describe(e)} came {gap:.1f} ms after the previous poll (at least {least * 1000:.0f} ms)"
+            )
+        last[ev.task_of(e) or ""] = e
+    return found[:3]
+
+
+@check(
+    "stops_at_terminal_status",
+    "the client polls until a terminal status and not after it (where a task's end is answered with a "
+    "retryable error, as AILabTools does, up to retries_after_error more polls are retries)",
+    retries_after_error=3,
+)
+def stops_at_terminal_status(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    found = []
+    for task_id in dict.fromkeys(ev.created):
+        showing = [
+            e for e in ev.entries if ev.task_of(e) == task_id and (e.get("tasks") or ev.kind(e) == "query")
+        ]
+        ended = next((i for i, e in enumerate(showing) if ev.shows_terminal(e)), None)
+        if ended is not None:
+            after = [e for e in showing[ended + 1 :] if ev.kind(e) == "query"]
+            if _retryable(ev, showing[ended]) and len(after) <= int(options["retries_after_error"]):
+                after = []
+            if after:
+                found.append(f"{len(after)} poll(s) of {task_id} after it showed a terminal status")
+    verdict = ev.verdict
+    reported = ev.outcome.get("status") if isinstance(ev.outcome, dict) else None
+    if verdict.status == "pending" and reported in ("succeeded", "failed"):
+        statuses = ", ".join(t["status"] for t in verdict.tasks) or "nothing"
+        found.append(f"the client reported {reported!r} while the server last showed {statuses}")
+    return found
+
+
+@check("no_request_after_outcome", "the client sends nothing once it has reported")
+def no_request_after_outcome(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    return [f"{_describe(e)} arrived after the outcome" for e in ev.entries if e["received"] > ev.returned]
+
+
+@check("success_images_match", "on success the outcome lists exactly the server's result images")
+def success_images_match(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    verdict = ev.verdict
+    outcome = ev.outcome if isinstance(ev.outcome, dict) else {}
+    if verdict.status != "succeeded":
+        return []
+    if outcome.get("status") != "succeeded":
+        return [f"every task succeeded, the client reported {outcome.get('status')!r}"]
+    got = [_path(u) for u in outcome.get("images", [])]
+    if got != verdict.images:
+        return [f"images {got} are not the server's {verdict.images}"]
+    items = outcome.get("items")
+    if items is not None:
+        want = [t["results"] for t in verdict.tasks]
+        have = [[_path(u) for u in i.get("images", [])] for i in items]
+        if have != want:
+            return [f"items' images {have} are not the server's {want}"]
+    return []
+
+
+@check(
+    "failure_reported",
+    "a vendor error or failed task is reported with the vendor's own code, never as success",
+)
+def failure_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    verdict = ev.verdict
+    outcome = ev.outcome if isinstance(ev.outcome, dict) else {}
+    status = outcome.get("status")
+    if status == "succeeded" and verdict.status != "succeeded":
+        return [f"the client reported success; the server's verdict is {verdict.status!r}" + _why(verdict)]
+    if verdict.status != "failed":
+        return []
+    if status != "failed":
+        return [f"the server's verdict is failed{_why(verdict)}; the client reported {status!r}"]
+    found = []
+    error = outcome.get("error") or {}
+    if verdict.row is not None:
+        names = {str(verdict.row.code)} | ({verdict.row.message} if verdict.row.envelope else set())
+        if str(error.get("code")) not in names:
+            found.append(
+                f"the client reported code {error.get('code')!r}, the vendor's is {verdict.row.code!r}"
+            )
+    if verdict.answered and "http_status" in error and error["http_status"] != verdict.http_status:
+        found.append(
+            f"the client reported HTTP {error['http_status']}, the server answered {verdict.http_status}"
+        )
+    items = outcome.get("items")
+    if items is not None and verdict.tasks:
+        want = ["succeeded" if t["stage"] == "succeeded" else "failed" for t in verdict.tasks]
+        have = [i.get("status") for i in items]
+        if have != want:
+            found.append(f"items {have} are not the server's {want}")
+    return found
+
+
+def _why(verdict: Verdict) -> str:
+    return f" ({verdict.row.id})" if verdict.row is not None else ""
+
+
+@check(
+    "retryable_retried",
+    "a retryable answer (throttling, transient errors) is retried after a backoff of at least min_backoff "
+    "(default: half the job's retry backoff); a client may give up after give_up_after attempts",
+    min_backoff=None,
+    give_up_after=3,
+)
+def retryable_retried(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    least = _pace(ev.job, "retry_backoff_seconds", options, "min_backoff")
+    found = []
+    attempts = 0
+    for i, e in enumerate(ev.entries):
+        row = ev.row(e)
+        before = ev.entries[i - 1] if i else None
+        again = before is not None and _same_call(ev, before, e) and _retryable(ev, before)
+        attempts = attempts + 1 if again else 1
+        if row is None or not row.retryable or ev.shows_terminal(e) or ev.kind(e) not in ("submit", "query"):
+            continue
+        after = ev.entries[i + 1] if i + 1 < len(ev.entries) else None
+        if after is None or not _same_call(ev, e, after):
+            if attempts < int(options["give_up_after"]):
+                found.append(f"{_describe(e)} is retryable and was not retried (attempt {attempts})")
+        elif after["received"] - e["received"] < least:
+            gap = (after["received"] - e["received"]) * 1000
+            found.append(f"{_describe(e)} was retried after {gap:.1f} ms (at least {least * 1000:.0f} ms)")
+    return found
+
+
+def _retryable(ev: Evidence, entry: Mapping[str, Any]) -> bool:
+    row = ev.row(entry)
+    return row is not None and row.retryable
+
+
+def _same_call(ev: Evidence, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if ev.kind(a) != ev.kind(b):
+        return False
+    return ev.kind(a) == "submit" or ev.task_of(a) == ev.task_of(b)
+
+
+@check("non_retryable_not_retried", "an answer that is not retryable is not sent again")
+def non_retryable_not_retried(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    for i, e in enumerate(ev.entries):
+        row = ev.row(e)
+        if row is None or row.retryable or ev.kind(e) not in ("submit", "query"):
+            continue
+        again = [later for later in ev.entries[i + 1 :] if _same_call(ev, e, later)]
+        if again:
+            return [f"{_describe(e)} is not retryable; the client sent it again ({len(again)} more)"]
+    return []

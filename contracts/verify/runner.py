@@ -1,0 +1,264 @@
+"""``verify_client``: run a client through Hypothesis-drawn examples against a mock, check each, and
+shrink the first failure to the smallest scenario."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import FlakyFailure
+from hypothesis.strategies import SearchStrategy
+
+import contracts
+from contracts.verify.adapters import Adapter, Ran, adapter_for
+from contracts.verify.checks import CHECKS, Evidence
+from contracts.verify.report import Failure, Report
+from contracts.verify.requests import materialize
+from contracts.verify.scenario import Scenario, scenarios
+from contracts.verify.server import Session
+
+SETTLE_SECONDS = 0.02  # how long after the outcome a late request still counts as one
+
+
+@dataclass
+class Example:
+    scenario: Scenario
+    job: dict[str, Any]
+    ran: Ran
+    evidence: Evidence
+    failures: list[tuple[str, str]]
+
+
+class _Failed(Exception):
+    def __init__(self, example: Example) -> None:
+        super().__init__(", ".join(name for name, _ in example.failures))
+        self.example = example
+
+
+def check_settings(checks: Mapping[str, Any] | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """``{"poll_pace": {"min_interval": 0.01}, "nonce_uniqueness": False}`` -> enabled checks with
+    their options, and the names turned off."""
+    given_checks = dict(checks or {})
+    unknown = set(given_checks) - set(CHECKS)
+    if unknown:
+        raise ValueError(f"unknown checks {sorted(unknown)}; known: {sorted(CHECKS)}")
+    enabled: dict[str, dict[str, Any]] = {}
+    disabled = []
+    for name, spec in CHECKS.items():
+        setting = given_checks.get(name, True)
+        if setting is False:
+            disabled.append(name)
+            continue
+        options = dict(spec.options)
+        if isinstance(setting, Mapping):
+            bad = set(setting) - set(options)
+            if bad:
+                raise ValueError(f"{name} has no options {sorted(bad)}; it has {sorted(options)}")
+            options.update(setting)
+        enabled[name] = options
+    return enabled, disabled
+
+
+class Runner:
+    def __init__(
+        self,
+        adapter: Adapter,
+        session: Session,
+        checks: dict[str, dict[str, Any]],
+        *,
+        time_budget: float,
+        poll_interval: float,
+        retry_backoff: float,
+        settle: float,
+    ) -> None:
+        self.adapter = adapter
+        self.session = session
+        self.contract = session.contract
+        self.checks = checks
+        self.pace = {
+            "time_budget_seconds": time_budget,
+            "poll_interval_seconds": poll_interval,
+            "retry_backoff_seconds": retry_backoff,
+        }
+        self.settle = settle
+        self.kinds = {e.id: e.kind for e in self.contract.endpoints}
+        self.counts = {name: {"passed": 0, "failed": 0} for name in checks}
+        self.examples = 0
+
+    def job(self, scenario: Scenario, credentials: dict[str, str]) -> dict[str, Any]:
+        op = self.contract.operations[scenario.operation]
+        endpoint = self.contract.endpoint(op.endpoint)
+        return {
+            "vendor": self.contract.name,
+            "operation": scenario.operation,
+            "endpoint": {
+                "method": endpoint.method,
+                "path": endpoint.paths[0].removeprefix(self.contract.client_base_path),
+            },
+            "base_url": self.session.base_url,
+            "credentials": credentials,
+            "request": materialize(scenario.request, self.session.asset_url),
+            "files": {name: self.session.asset_file(asset) for name, asset in scenario.files.items()},
+            **self.pace,
+        }
+
+    def run(self, scenario: Scenario) -> Example:
+        tenant = self.session.open(scenario)
+        try:
+            job = self.job(scenario, tenant.credentials)
+            ran = self.adapter.run(job)
+            returned = time.time()
+            time.sleep(self.settle)
+            seen = self.session.seen(tenant, until=time.time())
+        finally:
+            self.session.close(tenant)
+        evidence = Evidence(
+            self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned, self.kinds
+        )
+        failures = []
+        for name, options in self.checks.items():
+            found = CHECKS[name].run(evidence, options)
+            self.counts[name]["failed" if found else "passed"] += 1
+            failures += [(name, message) for message in found]
+        self.examples += 1
+        return Example(scenario, job, ran, evidence, failures)
+
+    def failure(self, example: Example, flaky: bool = False) -> Failure:
+        scenario = json.dumps(example.scenario.as_dict(), separators=(",", ":"), sort_keys=True)
+        return Failure(
+            checks=example.failures,
+            scenario=example.scenario.as_dict(),
+            job=example.job,
+            outcome=example.ran.outcome if example.ran.problem is None else {"problem": example.ran.problem},
+            requests=[_line(e) for e in example.evidence.entries],
+            replay=self.adapter.replay_command(self.contract.name, scenario),
+            flaky=flaky,
+        )
+
+
+def _line(entry: Mapping[str, Any]) -> str:
+    extra = f" {entry['error']}" if entry.get("error") else ""
+    fault = entry.get("fault") or {}
+    injected = (
+        fault.get("error") or fault.get("network") or (f"delay {fault['delay_ms']} ms" if fault else None)
+    )
+    shown = ", ".join(t["status"] for t in entry.get("tasks") or [])
+    return (
+        f"#{entry['seq']} {entry['method']} {entry['path']}"
+        + (f"?{entry['query']}" if entry.get("query") else "")
+        + f" -> {entry['status']}{extra}"
+        + (f" [{shown}]" if shown else "")
+        + (f" (injected: {injected})" if injected else "")
+    )
+
+
+@contextmanager
+def _server(server: Any) -> Iterator[str]:
+    """The URL of the mock to use: the one given (a URL or anything with ``.url``), or a fresh
+    one on a free loopback port for the length of the run."""
+    if server is not None:
+        yield server if isinstance(server, str) else server.url
+        return
+    from mock_server.testing import serve_in_thread  # the mock is only needed when none is given
+
+    with serve_in_thread() as started:
+        yield started.url
+
+
+def verify_client(
+    client: Any,
+    vendor: str,
+    server: Any = None,
+    *,
+    operations: Sequence[str] | None = None,
+    max_examples: int = 50,
+    seed: int | None = None,
+    checks: Mapping[str, Any] | None = None,
+    time_budget: float = 10.0,
+    poll_interval: float = 0.02,
+    retry_backoff: float = 0.02,
+    settle: float = SETTLE_SECONDS,
+    replay: str | Mapping[str, Any] | None = None,
+) -> Report:
+    """Verify a client of ``vendor`` against the mock.
+
+    ``client`` is a callable (job dict -> outcome dict), a command line (job on stdin, outcome on
+    stdout) or an adapter. ``server`` is a running mock (its URL, or a ``MockServer``); without
+    one a mock is started for the run. ``checks`` turns checks off (``{"poll_pace": False}``) or
+    sets their options (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
+    scenario (as a failure report prints it) instead of drawing examples.
+    """
+    contract = contracts.load(vendor)
+    adapter = adapter_for(client)
+    enabled, disabled = check_settings(checks)
+    seed = seed if seed is not None else random.randrange(2**32)
+    report = Report(
+        vendor=vendor, client=adapter.label, seed=seed if replay is None else None, disabled=disabled
+    )
+    started = time.perf_counter()
+    with _server(server) as url:
+        session = Session(url, contract)
+        runner = Runner(
+            adapter,
+            session,
+            enabled,
+            time_budget=time_budget,
+            poll_interval=poll_interval,
+            retry_backoff=retry_backoff,
+            settle=settle,
+        )
+        try:
+            if replay is not None:
+                doc = json.loads(replay) if isinstance(replay, str) else dict(replay)
+                example = runner.run(Scenario.from_dict(doc))
+                if example.failures:
+                    report.failure = runner.failure(example)
+            else:
+                strategy = scenarios(contract, session.assets, operations)
+                report.failure = _explore(runner, strategy, max_examples, seed)
+        finally:
+            session.shutdown()
+    report.examples = runner.examples
+    report.checks = runner.counts
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _explore(
+    runner: Runner, strategy: SearchStrategy[Scenario], max_examples: int, seed: int
+) -> Failure | None:
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
+    @given(strategy)
+    def example(scenario: Scenario) -> None:
+        found = runner.run(scenario)
+        if found.failures:
+            raise _Failed(found)
+
+    try:
+        example()
+    except _Failed as failed:
+        return runner.failure(failed.example)
+    except FlakyFailure as flaky:
+        inner = next((e for e in flaky.exceptions if isinstance(e, _Failed)), None)
+        if inner is None:
+            raise
+        return runner.failure(inner.example, flaky=True)
+    return None

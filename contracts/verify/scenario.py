@@ -1,0 +1,156 @@
+"""One example of the suite: what the client is asked to do, how the tasks progress, and which
+requests fail with what. Drawn by Hypothesis (so a failure shrinks), and plain JSON (so a failure
+can be replayed exactly)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from contracts.model import Contract, ErrorCode
+from contracts.verify.requests import Asset, RequestDrawer
+
+TIME_SCALES = (0.001, 0.003, 0.01)  # contract durations x this: tens of milliseconds a task
+MAX_POLLS = 4
+MAX_FAULTS = 2
+MAX_DELAY_MS = 30
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """A fault rule for the example's tenant: requests of ``endpoint`` (a kind), after letting
+    ``after`` through, get ``error`` (``at`` "task": a failed task) or a ``network`` fault or a
+    ``delay_ms``, ``times`` times."""
+
+    endpoint: str
+    error: str | None = None
+    at: str | None = None
+    network: str | None = None
+    delay_ms: int = 0
+    after: int = 0
+    times: int = 1
+
+    def rule(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"endpoint": self.endpoint, "after": self.after, "times": self.times}
+        for key in ("error", "at", "network"):
+            if getattr(self, key) is not None:
+                rule[key] = getattr(self, key)
+        if self.delay_ms:
+            rule["delay_ms"] = self.delay_ms
+        return rule
+
+
+@dataclass(frozen=True)
+class Scenario:
+    operation: str
+    request: Any  # image fields as asset://<name>
+    files: dict[str, str] = field(default_factory=dict)  # multipart field -> asset name
+    timing: dict[str, Any] = field(default_factory=lambda: {"progress": "polls:1"})
+    faults: tuple[FaultPlan, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["faults"] = [
+            {k: v for k, v in asdict(f).items() if v not in (None, 0) or k == "after"} for f in self.faults
+        ]
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Scenario:
+        return cls(
+            operation=doc["operation"],
+            request=doc["request"],
+            files=dict(doc.get("files", {})),
+            timing=dict(doc.get("timing", {"progress": "polls:1"})),
+            faults=tuple(FaultPlan(**f) for f in doc.get("faults", ())),
+        )
+
+
+def scenarios(
+    contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None = None
+) -> st.SearchStrategy[Scenario]:
+    """Every async operation of the vendor (or those named), with drawn timing and faults."""
+    names = [
+        name
+        for name, op in contract.operations.items()
+        if contract.endpoint(op.endpoint).kind == "submit" and (not operations or name in operations)
+    ]
+    if not names:
+        raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
+    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets))
+
+
+def _scenario(contract: Contract, name: str, assets: Sequence[Asset]) -> st.SearchStrategy[Scenario]:
+    op = contract.operations[name]
+    multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
+    drawer = RequestDrawer(contract, op, assets)
+
+    def build(drawn: tuple[Any, dict[str, str]], timing: dict[str, Any], faults: list[FaultPlan]) -> Scenario:
+        doc, images = drawn
+        files: dict[str, str] = {}
+        if multipart:  # image fields travel as file parts
+            for pointer, asset in images.items():
+                files[pointer.strip("/")] = asset
+            doc = {k: v for k, v in doc.items() if k not in files}
+        return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
+
+    return st.builds(
+        build, drawer.strategy(), timings(), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+    )
+
+
+def timings() -> st.SearchStrategy[dict[str, Any]]:
+    by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}"})
+    by_time = st.builds(
+        lambda q, r, at: {"progress": "time", "queue_scale": q, "run_scale": r, "fail_at": at},
+        st.sampled_from(TIME_SCALES),
+        st.sampled_from(TIME_SCALES),
+        st.sampled_from((1.0, 0.5)),
+    )
+    return st.one_of(by_polls, by_time)
+
+
+def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
+    """A vendor error where the table says it occurs (submit, query, a failed task), a network
+    fault, or a delay. Retryable errors may come twice in a row."""
+
+    def rows(kind: str) -> list[ErrorCode]:
+        return [e for e in contract.errors if e.can_occur(kind)]
+
+    def times(error: ErrorCode) -> st.SearchStrategy[int]:
+        return st.integers(1, 2) if error.retryable else st.just(1)
+
+    options: list[st.SearchStrategy[FaultPlan]] = []
+    if rows("submit"):
+        options.append(
+            st.sampled_from(rows("submit")).flatmap(
+                lambda e: times(e).map(lambda n: FaultPlan("submit", error=e.id, times=n))
+            )
+        )
+    if rows("query"):
+        options.append(
+            st.tuples(st.sampled_from(rows("query")), st.integers(0, 1)).flatmap(
+                lambda p: times(p[0]).map(lambda n: FaultPlan("query", error=p[0].id, after=p[1], times=n))
+            )
+        )
+    if rows("task"):
+        options.append(
+            st.sampled_from(rows("task")).map(lambda e: FaultPlan("submit", error=e.id, at="task"))
+        )
+    options += [
+        st.builds(
+            lambda n, a: FaultPlan("query", network=n, after=a),
+            st.sampled_from(("reset", "truncate")),
+            st.integers(0, 1),
+        ),
+        st.just(FaultPlan("submit", network="reset")),
+        st.builds(
+            lambda kind, ms: FaultPlan(kind, delay_ms=ms),
+            st.sampled_from(("submit", "query")),
+            st.integers(1, MAX_DELAY_MS),
+        ),
+    ]
+    return st.one_of(options)

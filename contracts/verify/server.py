@@ -1,0 +1,122 @@
+"""The suite's side of the mock: a tenant per example, its timing and fault rules, and afterwards
+what the server saw and decided. Everything goes through the ``/_mock`` admin API, so the server
+can be in this process, another process, or another container."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts.model import Contract
+from contracts.verify.requests import Asset
+from contracts.verify.scenario import Scenario
+
+ANONYMOUS = "-"  # the journal's tenant for requests no credential could be matched to
+
+
+@dataclass
+class Tenant:
+    id: str
+    credentials: dict[str, str]
+    opened: float
+
+
+@dataclass
+class Seen:
+    """What the server recorded for one example."""
+
+    entries: list[dict[str, Any]]  # the tenant's journal, plus unattributed requests of the window
+    tasks: list[dict[str, Any]]
+
+
+class Session:
+    """One vendor on one running mock."""
+
+    def __init__(self, url: str, contract: Contract, http: httpx.Client | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.contract = contract
+        self.http = http or httpx.Client(timeout=30, trust_env=False)
+        self._files = Path(tempfile.mkdtemp(prefix="tryon-verify-"))
+        self._file_info: dict[str, dict[str, str]] = {}
+        listed = self.admin("GET", "/assets").json()["assets"]
+        self.assets = [
+            Asset(a["name"], a["media_type"], a["width"], a["height"], a.get("role")) for a in listed
+        ]
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, f"{self.url}/_mock{path}", **kwargs)
+        response.raise_for_status()
+        return response
+
+    @property
+    def base_url(self) -> str:
+        return self.url + self.contract.client_base_path
+
+    def asset_url(self, name: str) -> str:
+        return f"{self.url}/_mock/assets/{name}"
+
+    def asset_file(self, name: str) -> dict[str, str]:
+        """A local copy of an asset (downloaded once), for clients that upload files."""
+        if name not in self._file_info:
+            data = self.http.get(self.asset_url(name)).raise_for_status().content
+            path = self._files / name
+            path.write_bytes(data)
+            media = next(a.media_type for a in self.assets if a.name == name)
+            self._file_info[name] = {
+                "path": str(path),
+                "url": self.asset_url(name),
+                "filename": name,
+                "content_type": media,
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        return self._file_info[name]
+
+    # -- one example -----------------------------------------------------------------------------
+
+    def open(self, scenario: Scenario) -> Tenant:
+        """A fresh tenant with one credential of each kind, the scenario's timing and faults."""
+        tenant = f"verify-{secrets.token_hex(8)}"
+        creds: dict[str, str] = {}
+        registered = []
+        for kind in self.contract.credential_kinds:
+            fields = {f: _secret(f) for f in kind.fields}
+            creds.update(fields)
+            registered.append({**fields, "tenant": tenant})
+        self.admin("POST", "/credentials", json={self.contract.name: registered})
+        self.admin("POST", "/timing", json={"tenant": tenant, **scenario.timing})
+        for plan in scenario.faults:
+            self.admin(
+                "POST", "/faults", json={"vendor": self.contract.name, "tenant": tenant, **plan.rule()}
+            )
+        return Tenant(tenant, creds, time.time())
+
+    def seen(self, tenant: Tenant, until: float) -> Seen:
+        params = {"vendor": self.contract.name}
+        own = self.admin("GET", "/journal", params={**params, "tenant": tenant.id}).json()["entries"]
+        strangers = self.admin("GET", "/journal", params={**params, "tenant": ANONYMOUS}).json()["entries"]
+        strangers = [e for e in strangers if tenant.opened <= e["received"] <= until]
+        entries = sorted(own + strangers, key=lambda e: e["seq"])
+        tasks = self.admin("GET", "/tasks", params={**params, "tenant": tenant.id}).json()["tasks"]
+        return Seen(entries, tasks)
+
+    def close(self, tenant: Tenant) -> None:
+        """Forget the tenant: its tasks, journal, rules and credentials."""
+        self.admin("POST", "/reset", json={"tenant": tenant.id})
+        self.admin("DELETE", "/credentials", params={"tenant": tenant.id})
+
+    def shutdown(self) -> None:
+        for path in self._files.iterdir():
+            path.unlink()
+        self._files.rmdir()
+        self.http.close()
+
+
+def _secret(field: str) -> str:
+    return ("sk-" if field == "api_key" else "") + secrets.token_hex(12)
