@@ -4,7 +4,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN    := $(VENV)/bin
 
-.PHONY: serve test lint clean
+.PHONY: serve test lint bench-verify clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,20 @@ serve: $(BIN)/python
 # `make test`: install with the test extra, lint, then run the whole suite.
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/ruff check mock_server contracts scenarios tests
-	$(BIN)/ruff format --check mock_server contracts scenarios tests
+	$(BIN)/ruff check mock_server contracts scenarios tests bench
+	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/python
-	$(BIN)/ruff check mock_server contracts scenarios tests
-	$(BIN)/ruff format --check mock_server contracts scenarios tests
+	$(BIN)/ruff check mock_server contracts scenarios tests bench
+	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
 	$(BIN)/mypy
+
+# `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test).
+bench-verify: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m bench.verify_speed $(EXAMPLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -62,6 +64,35 @@ def test_tasks_listing_shows_stage_and_error(ds: DashScopeCaller) -> None:
     ds.advance(3600)
     rows = {r["id"]: r for r in ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]}
     assert rows[ok]["stage"] == "succeeded" and rows[bad]["error"] == "InternalError.Algo"
+    link = ds.output(ok)["image_url"]
+    assert rows[ok]["results"] == [urlsplit(link).path], "the result paths the answer links to"
+    assert rows[bad]["results"] == [] and rows[ok]["group"] is None
+
+
+def test_journal_keeps_what_the_vendor_read_and_showed(ds: DashScopeCaller) -> None:
+    before = time.time()
+    ds.client.post("/_mock/timing", json={"tenant": ds.key, "progress": "polls:2"}).raise_for_status()
+    inputs = {"person_image_url": asset("person.png"), "bottom_garment_url": asset("bottom.png")}
+    task_id = ds.task_id(inputs=inputs)
+    ds.query(task_id)
+    ds.query(task_id)
+    submit, first, second = ds.client.get("/_mock/journal", params={"tenant": ds.key}).json()["entries"]
+    assert submit["params"] == {"model": "aitryon", "input": inputs}
+    (shown,) = first["tasks"]
+    assert first["params"] is None and shown["id"] == task_id and shown["stage"] == "running"
+    assert shown["status"] in [p.status for p in LIFE.phases]
+    assert second["tasks"] == [{"id": task_id, "status": LIFE.succeeded, "stage": "succeeded"}]
+    assert before <= submit["received"] <= first["received"] <= second["received"] <= time.time()
+
+
+def test_credentials_of_a_tenant_can_be_forgotten(client: TestClient) -> None:
+    doc = {"dashscope": [{"api_key": "sk-gone", "tenant": "t-gone"}, {"api_key": "sk-kept"}]}
+    client.post("/_mock/credentials", json=doc).raise_for_status()
+    assert client.delete("/_mock/credentials", params={"tenant": "t-gone"}).json() == {"forgotten": 1}
+    keys = [c["api_key"] for c in client.get("/_mock/credentials").json()["dashscope"]]
+    assert "sk-gone" not in keys and "sk-kept" in keys
+    assert DashScopeCaller(client, "sk-gone").submit().status_code == 401
+    assert client.delete("/_mock/credentials").status_code == 400
 
 
 def test_timing_per_tenant(ds: DashScopeCaller) -> None:
@@ -156,6 +187,11 @@ def test_assets_list_and_serve_real_images(client: TestClient) -> None:
     person = client.get(next(a["url"] for a in listed if a["name"] == "person.png"))
     assert Image.open(io.BytesIO(person.content)).size == (768, 1024)
     assert client.get("/_mock/assets/nothing.png").status_code == 404
+    roles = {a["name"]: a["role"] for a in listed}
+    assert (
+        roles["person.png"] == "person" and roles["mask.png"] == "mask" and roles["two-persons.png"] is None
+    )
+    assert all(a["trips"] is None for a in listed if a["role"]), "an asset fit for a role trips no check"
 
 
 def test_uploads_are_bounded(client: TestClient) -> None:

@@ -48,6 +48,8 @@ def test_bad_fault_rules_are_refused(ds: DashScopeCaller) -> None:
         {"error": "Nope"},
         {"endpoint": "nowhere", "error": "Throttling"},
         {"times": 0, "error": "Throttling"},
+        {"after": -1, "error": "Throttling"},
+        {"after": "2", "error": "Throttling"},
         {"probability": 2, "error": "Throttling"},
         {"vendor": "nobody", "error": "Throttling"},
     ):
@@ -63,3 +65,20 @@ def test_a_marker_in_one_item_of_a_batch_fails_that_item(client: TestClient, dri
     client.post("/_mock/clock", json={"advance": 3600}).raise_for_status()
     life = driver.contract.lifecycle
     assert driver.sub_task_statuses(marked) == [life.succeeded, life.failed]
+
+
+def test_after_lets_requests_through_first(ds: DashScopeCaller) -> None:
+    rule = {
+        "vendor": "dashscope",
+        "tenant": ds.key,
+        "endpoint": "query",
+        "error": "Throttling",
+        "after": 2,
+        "times": 1,
+    }
+    ds.client.post("/_mock/faults", json=rule).raise_for_status()
+    task_id = ds.task_id()
+    statuses = [ds.query(task_id).status_code for _ in range(4)]
+    assert statuses == [200, 200, 429, 200]
+    listed = ds.client.get("/_mock/faults").json()["rules"][0]
+    assert listed["after"] == 2 and listed["hits"] == 1

@@ -49,14 +49,15 @@ class PythonAdapter:
 class CommandAdapter:
     """A command started once per job: the job on stdin, the outcome on stdout."""
 
-    def __init__(self, command: str, cwd: str | None = None) -> None:
+    def __init__(self, command: str, cwd: str | None = None, grace: float = GRACE_SECONDS) -> None:
         self.command = command
+        self.grace = grace
         self.args = shlex.split(command)
         self.cwd = cwd
         self.label = command
 
     def run(self, job: dict[str, Any]) -> Ran:
-        timeout = float(job["time_budget_seconds"]) + GRACE_SECONDS
+        timeout = float(job["time_budget_seconds"]) + self.grace
         try:
             done = subprocess.run(
                 self.args,
@@ -68,7 +69,7 @@ class CommandAdapter:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return Ran(problem=f"the command ran past its time budget and {GRACE_SECONDS:g} s of grace")
+            return Ran(problem=f"the command ran past its time budget and {self.grace:g} s of grace")
         except OSError as exc:
             return Ran(problem=f"the command could not start: {exc}")
         if done.returncode != 0:

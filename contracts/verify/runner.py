@@ -186,6 +186,8 @@ def verify_client(
     retry_backoff: float = 0.02,
     settle: float = SETTLE_SECONDS,
     replay: str | Mapping[str, Any] | None = None,
+    shrink: bool = True,
+    progress: str = "any",
 ) -> Report:
     """Verify a client of ``vendor`` against the mock.
 
@@ -193,7 +195,9 @@ def verify_client(
     stdout) or an adapter. ``server`` is a running mock (its URL, or a ``MockServer``); without
     one a mock is started for the run. ``checks`` turns checks off (``{"poll_pace": False}``) or
     sets their options (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
-    scenario (as a failure report prints it) instead of drawing examples.
+    scenario (as a failure report prints it) instead of drawing examples. ``shrink=False`` reports
+    the first failing example as found (faster, larger). ``progress`` limits the drawn lifecycles to
+    poll counts (``"polls"``) or scaled time (``"time"``).
     """
     contract = contracts.load(vendor)
     adapter = adapter_for(client)
@@ -221,8 +225,8 @@ def verify_client(
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
-                strategy = scenarios(contract, session.assets, operations)
-                report.failure = _explore(runner, strategy, max_examples, seed)
+                strategy = scenarios(contract, session.assets, operations, progress)
+                report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()
     report.examples = runner.examples
@@ -232,7 +236,7 @@ def verify_client(
 
 
 def _explore(
-    runner: Runner, strategy: SearchStrategy[Scenario], max_examples: int, seed: int
+    runner: Runner, strategy: SearchStrategy[Scenario], max_examples: int, seed: int, shrink: bool
 ) -> Failure | None:
 
     @hypothesis_seed(seed)
@@ -244,7 +248,7 @@ def _explore(
         verbosity=Verbosity.quiet,
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink) if shrink else (Phase.explicit, Phase.generate),
     )
     @given(strategy)
     def example(scenario: Scenario) -> None:

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from contracts.model import Contract, ErrorCode
 from contracts.verify.requests import Asset, RequestDrawer
 
-TIME_SCALES = (0.001, 0.003, 0.01)  # contract durations x this: tens of milliseconds a task
+TIME_SCALES = (0.0005, 0.001, 0.002)  # contract durations x this: tens of milliseconds a task
+PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
 MAX_FAULTS = 2
 MAX_DELAY_MS = 30
@@ -70,9 +71,15 @@ class Scenario:
 
 
 def scenarios(
-    contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None = None
+    contract: Contract,
+    assets: Sequence[Asset],
+    operations: Sequence[str] | None = None,
+    progress: str = "any",
 ) -> st.SearchStrategy[Scenario]:
-    """Every async operation of the vendor (or those named), with drawn timing and faults."""
+    """Every async operation of the vendor (or those named), with drawn timing and faults.
+    ``progress``: tasks progress by poll counts, by (scaled) time, or either."""
+    if progress not in PROGRESSIONS:
+        raise ValueError(f"progress is one of {PROGRESSIONS}")
     names = [
         name
         for name, op in contract.operations.items()
@@ -80,10 +87,12 @@ def scenarios(
     ]
     if not names:
         raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
-    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets))
+    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
 
 
-def _scenario(contract: Contract, name: str, assets: Sequence[Asset]) -> st.SearchStrategy[Scenario]:
+def _scenario(
+    contract: Contract, name: str, assets: Sequence[Asset], progress: str
+) -> st.SearchStrategy[Scenario]:
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
     drawer = RequestDrawer(contract, op, assets)
@@ -98,11 +107,11 @@ def _scenario(contract: Contract, name: str, assets: Sequence[Asset]) -> st.Sear
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
     return st.builds(
-        build, drawer.strategy(), timings(), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+        build, drawer.strategy(), timings(progress), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
     )
 
 
-def timings() -> st.SearchStrategy[dict[str, Any]]:
+def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
     by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}"})
     by_time = st.builds(
         lambda q, r, at: {"progress": "time", "queue_scale": q, "run_scale": r, "fail_at": at},
@@ -110,7 +119,7 @@ def timings() -> st.SearchStrategy[dict[str, Any]]:
         st.sampled_from(TIME_SCALES),
         st.sampled_from((1.0, 0.5)),
     )
-    return st.one_of(by_polls, by_time)
+    return {"polls": by_polls, "time": by_time}.get(progress, st.one_of(by_polls, by_time))
 
 
 def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:

@@ -1,0 +1,40 @@
+"""Run a test client as a command, the way the suite's command adapter drives any language:
+``python -m tests.clients.run <vendor | buggy variant id>`` reads a job on stdin and prints the
+outcome on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from tests.clients.aidge import AidgeClient
+from tests.clients.ailabtools import AILabToolsClient
+from tests.clients.base import Client
+from tests.clients.damo import DamoClient
+from tests.clients.dashscope import DashScopeClient
+
+CORRECT: dict[str, type[Client]] = {
+    "dashscope": DashScopeClient,
+    "damo": DamoClient,
+    "aidge": AidgeClient,
+    "ailabtools": AILabToolsClient,
+}
+
+
+def client(name: str) -> Any:
+    if name in CORRECT:
+        return CORRECT[name]()
+    from tests.clients.buggy import CATALOG  # noqa: PLC0415
+
+    return next(cls for variant, _, cls, _ in CATALOG if variant == name)()
+
+
+def main() -> int:
+    job = json.load(sys.stdin)
+    print(json.dumps(client(sys.argv[1])(job)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
