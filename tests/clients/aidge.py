@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import httpx
 
@@ -57,12 +58,18 @@ class AidgeClient(Client):
         data = answer.body["data"]
         if data["taskStatus"] not in TERMINAL:
             return Progress(False)
-        items = []
-        for sub in data["taskResult"]:
-            if sub["taskStatus"] != "finished":
-                items.append(("failed", []))
-                continue
-            result = sub["taskResult"]["result"]
-            images = result.get("imageList") or result["data"]["structData"]["imageList"]
-            items.append(("succeeded", [i["imageUrl"] for i in images]))
-        return Progress(True, batch_outcome(items))
+        return Progress(True, batch_outcome(sub_tasks(data)))
+
+
+def sub_tasks(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each sub-task's status and result images, from a finished results answer's ``data``
+    (standard layout: ``result.imageList``; pro: ``result.data.structData.imageList``)."""
+    items: list[tuple[str, list[str]]] = []
+    for sub in data["taskResult"]:
+        if sub["taskStatus"] != "finished":
+            items.append(("failed", []))
+            continue
+        result = sub["taskResult"]["result"]
+        images = result.get("imageList") or result["data"]["structData"]["imageList"]
+        items.append(("succeeded", [i["imageUrl"] for i in images]))
+    return items

@@ -25,7 +25,7 @@ CORRECT: dict[str, type[Client]] = {
 def client(name: str) -> Any:
     if name in CORRECT:
         return CORRECT[name]()
-    from tests.clients.buggy import CATALOG  # noqa: PLC0415
+    from tests.clients.buggy import CATALOG
 
     return next(cls for variant, _, cls, _ in CATALOG if variant == name)()
 
