@@ -78,6 +78,13 @@ class Evidence:
         text = f"{entry['path']}?{entry.get('query', '')}\n{entry.get('body') or ''}"
         return next((t for t in self.created if t in text), None)
 
+    def last_shown(self, task_id: str) -> dict[str, Any] | None:
+        """The last answer about ``task_id`` that reached the client and showed its tasks."""
+        showing = [
+            e for e in self.entries if self.task_of(e) == task_id and e.get("tasks") and not self.network(e)
+        ]
+        return showing[-1] if showing else None
+
     def group(self, task_id: str) -> list[dict[str, Any]]:
         members = [t for t in self.tasks if t["id"] == task_id or t.get("group") == task_id]
         return sorted(members, key=lambda t: _order(t["id"]))
@@ -308,10 +315,20 @@ def stops_at_terminal_status(ev: Evidence, options: Mapping[str, Any]) -> list[s
                 found.append(f"{len(after)} poll(s) of {task_id} after it showed a terminal status")
     verdict = ev.verdict
     reported = ev.outcome.get("status") if isinstance(ev.outcome, dict) else None
-    if verdict.status == "pending" and reported in ("succeeded", "failed"):
-        statuses = ", ".join(t["status"] for t in verdict.tasks) or "nothing"
-        found.append(f"the client reported {reported!r} while the server last showed {statuses}")
+    if reported in ("succeeded", "failed") and not verdict.answered and ev.created:
+        last = ev.last_shown(ev.created[-1])
+        if last is None or not ev.shows_terminal(last):
+            shown = ", ".join(t["status"] for t in (last or {}).get("tasks") or []) or "no status"
+            found.append(f"the client reported {reported!r}; the last answer it got showed {shown}")
     return found
+
+
+@check("task_id_reported", "a task id the outcome gives is the one the server gave for the job")
+def task_id_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    given = ev.outcome.get("task_id") if isinstance(ev.outcome, dict) else None
+    if given is None or not ev.created or given == ev.created[-1]:
+        return []
+    return [f"the outcome names task {given!r}; the server gave {ev.created[-1]!r}"]
 
 
 @check("no_request_after_outcome", "the client sends nothing once it has reported")

@@ -26,8 +26,12 @@ class DamoClient(Client):
     def nonce(self) -> str:
         return str(uuid.uuid4())
 
+    def signed_headers(self, headers: dict[str, str]) -> list[str]:
+        """The X-Ca-* headers the signature covers, sorted by name."""
+        return sorted(k for k in headers if k.lower().startswith("x-ca-") and k.lower() != "x-ca-signature")
+
     def string_to_sign(self, method: str, path: str, headers: dict[str, str]) -> str:
-        signed = sorted(k for k in headers if k.lower().startswith("x-ca-") and k.lower() != "x-ca-signature")
+        signed = self.signed_headers(headers)
         block = "".join(f"{k}:{headers[k]}\n" for k in signed)
         fixed = [
             method,
