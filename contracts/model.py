@@ -129,6 +129,8 @@ class Endpoint:
     content_type: str = "application/json"
     operation_pointer: str | None = None
     request_content_type: str = "application/json"
+    carrier_fields: tuple[str, ...] = ()  # the body fields that carry the request documents as JSON text
+    carrier_media_types: tuple[str, ...] = ()
     summary: str = ""
 
     def response_schema(self, status: int) -> str | None:
@@ -423,6 +425,8 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         content_type=e.get("content_type", "application/json"),
         operation_pointer=e.get("operation_pointer"),
         request_content_type=e.get("request_content_type", "application/json"),
+        carrier_fields=(e["carrier"]["field"], *e["carrier"].get("aliases", ())) if "carrier" in e else (),
+        carrier_media_types=tuple(e["carrier"]["media_types"]) if "carrier" in e else (),
         summary=e.get("summary", ""),
     )
 

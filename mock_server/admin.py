@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import contracts
-from mock_server import assets, images, results, scenario
+from mock_server import assets, images, openapi, results, scenario
 from mock_server.credentials import CredentialError
 from mock_server.faults import FaultSpecError
 from mock_server.results import OSS_ERRORS, gmt, oss_error
@@ -229,6 +229,13 @@ class Admin:
             raise AdminError(f"no vendor {name!r}", 404)
         return JSONResponse(contracts.model.bundle(name))
 
+    async def openapi_document(self, request: Request) -> Response:
+        name = request.path_params["vendor"]
+        if name not in self.state.contracts:
+            raise AdminError(f"no vendor {name!r}", 404)
+        server = str(request.base_url).rstrip("/")
+        return JSONResponse(openapi.document(self.state.contracts[name], server_url=server))
+
     async def asset_list(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
         return JSONResponse(
@@ -327,6 +334,7 @@ class Admin:
             ("/quota", self.quota, ["GET", "POST"]),
             ("/contracts", self.contract_list, ["GET"]),
             ("/contracts/{vendor}", self.contract, ["GET"]),
+            ("/openapi/{vendor}.json", self.openapi_document, ["GET"]),
             ("/assets", self.asset_list, ["GET"]),
             ("/assets/{name}", self.asset, ["GET"]),
             ("/uploads", self.upload, ["POST"]),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import uvicorn
 from starlette.applications import Starlette
 
-from mock_server import __version__, network, scenario
+import contracts
+from mock_server import __version__, network, openapi, scenario
 from mock_server.app import create_app
 from mock_server.settings import Settings, SettingsError, load, parse_option
 from mock_server.state import MockState
@@ -77,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--public-url", help="base URL written into result links")
     s.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     sub.add_parser("scenarios", help="list the named scenarios")
+    o = sub.add_parser("openapi", help="print (or write) a vendor's OpenAPI 3.1 document")
+    o.add_argument("--vendor", required=True, choices=contracts.vendor_names())
+    o.add_argument("--out", help="write to this file instead of stdout")
+    o.add_argument("--server-url", default="http://127.0.0.1:8000", help="the document's server URL")
     _verify_arguments(sub.add_parser("verify", help="verify a client (any language) against a contract"))
     return parser
 
@@ -120,6 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from contracts.verify.command import main as verify
 
         return verify(args)
+    if args.command == "openapi":
+        text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        else:
+            print(text)
+        return 0
     if args.command == "scenarios":
         for name in scenario.names():
             print(f"{name:<16} {scenario.load(name)['description']}")

@@ -24,7 +24,6 @@ from mock_server.vendors import aidge_signing as signing
 
 API_PREFIX = "/rest"
 TRIAL_HEADER = "x-iop-trial"
-PARAM_KEYS = ("requestParams", "paramJson")
 TASK_KEYS = ("task_id", "taskId")
 SUCCESS = "success"
 GATEWAY_OK = "0"
@@ -176,7 +175,8 @@ class Aidge(Vendor):
 
     def _request_objects(self, call: Call, op: Operation) -> list[dict[str, Any]]:
         params: dict[str, str] = call.scratch["params"]
-        name = next((k for k in PARAM_KEYS if params.get(k)), PARAM_KEYS[0])
+        keys = call.endpoint.carrier_fields
+        name = next((k for k in keys if params.get(k)), keys[0])
         try:
             decoded = json.loads(params.get(name, ""))
         except ValueError:
