@@ -42,11 +42,15 @@ class GiveUp(Exception):
 class Client:
     vendor = ""
     attempts = 4  # per call, for retryable answers and transport failures
+    on_response: Any = None  # an httpx response hook, for tests that look at every answer
 
     def __call__(self, job: dict[str, Any]) -> dict[str, Any]:
         self.job = job
         self.deadline = time.monotonic() + job["time_budget_seconds"]
-        with httpx.Client(base_url=job["base_url"], timeout=10, trust_env=False, verify=TLS) as http:
+        hooks = {"response": [self.on_response]} if self.on_response else {}
+        with httpx.Client(
+            base_url=job["base_url"], timeout=10, trust_env=False, verify=TLS, event_hooks=hooks
+        ) as http:
             self.http = http
             try:
                 return self.run()
