@@ -32,7 +32,7 @@ STAND_INS = {
 }
 UNREACHABLE, TIMEOUT = "unreachable", "timeout"
 
-Internal = Callable[[str, str], Awaitable[bytes | None]]
+Internal = Callable[[str, str, str | None], Awaitable[bytes | None]]  # (rest of path, query, tenant)
 
 
 @dataclass(frozen=True)
@@ -63,17 +63,18 @@ class Fetcher:
         self._internal: dict[str, Internal] = {}
 
     def mount(self, prefix: str, source: Internal) -> None:
-        """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query)``."""
+        """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``."""
         self._internal[prefix] = source
 
-    async def get(self, url: str, role: str, own_host: str = "") -> Fetched:
+    async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
+        """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
         parts = urlsplit(url)
         host = parts.hostname or ""
         local = is_loopback_host(host) or (own_host and parts.netloc == own_host)
         if local:
             for prefix, source in self._internal.items():
                 if parts.path.startswith(prefix):
-                    data = await source(parts.path[len(prefix) :], parts.query)
+                    data = await source(parts.path[len(prefix) :], parts.query, tenant)
                     return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
             if not is_loopback_host(host):
                 return Fetched(None, UNREACHABLE)

@@ -47,6 +47,7 @@ class Recipe:
     label: str = ""
     part: str = ""
     host: str = ""
+    tenant: str | None = None  # whose inputs (uploads are per tenant)
 
 
 def oss_error(code: str, message: str, request_id: str, **extra: str) -> str:

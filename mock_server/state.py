@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 
@@ -28,6 +28,7 @@ from mock_server.results import Recipe, Results
 from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
 from mock_server.timing import Timing
+from mock_server.uploads import PREFIX as UPLOADS
 from mock_server.uploads import Uploads
 
 FACTS_CACHE = 512
@@ -60,9 +61,9 @@ class MockState:
         self.fetcher = Fetcher(settings.remote_images, timeout=settings.fetch_timeout)
         self.timing: Timing = settings.timing
         self.tenant_timing: dict[str, Timing] = {}
-        self._facts: OrderedDict[str, images.ImageFacts] = OrderedDict()
+        self._facts: OrderedDict[tuple[str | None, str], images.ImageFacts] = OrderedDict()
         self.fetcher.mount("/_mock/assets/", self._asset)
-        self.fetcher.mount("/_mock/uploads/", self._upload)
+        self.fetcher.mount(UPLOADS, self._upload)
         self.fetcher.mount("/_mock/results/", self._result)
         self._check_options()
         self.load_credentials()
@@ -115,7 +116,7 @@ class MockState:
     # -- images ------------------------------------------------------------------------------
 
     async def check_images(
-        self, contract: Contract, operation: Operation, doc: Any, own_host: str
+        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str | None
     ) -> ImageCheck:
         facts: dict[str, images.ImageFacts] = {}
         for item in operation.images:
@@ -124,7 +125,7 @@ class MockState:
                 continue
             if item.limits.ascii_url and CJK.search(url):
                 return ImageCheck(contract.trigger("image.url"), facts)
-            found, failure = await self.facts(url, item.role, own_host)
+            found, failure = await self.facts(url, item.role, own_host, tenant)
             if found is None:
                 return ImageCheck(contract.trigger(f"image.{failure}"), facts)
             kind = images.check(found, item.limits, item.persons)
@@ -137,23 +138,28 @@ class MockState:
                 return ImageCheck(contract.trigger("image.size_mismatch"), facts)
         return ImageCheck(None, facts)
 
-    async def facts(self, url: str, role: str, own_host: str) -> tuple[images.ImageFacts | None, str]:
-        cached = self._facts.get(url)
+    async def facts(
+        self, url: str, role: str, own_host: str, tenant: str | None
+    ) -> tuple[images.ImageFacts | None, str]:
+        """What an image shows, cached per URL (an upload's per tenant too: only its owner reads it)."""
+        private = urlsplit(url).path.startswith(UPLOADS)
+        key = (tenant if private else None, url)
+        cached = self._facts.get(key)
         if cached is not None:
-            self._facts.move_to_end(url)
+            self._facts.move_to_end(key)
             return cached, ""
-        fetched = await self.fetcher.get(url, role, own_host)
+        fetched = await self.fetcher.get(url, role, own_host, tenant)
         if fetched.data is None:
             return None, fetched.failure or "unreachable"
         found = await anyio.to_thread.run_sync(images.inspect, fetched.data)
         if fetched.cacheable:
-            self._facts[url] = found
+            self._facts[key] = found
             while len(self._facts) > FACTS_CACHE:
                 self._facts.popitem(last=False)
         return found, ""
 
-    async def image_bytes(self, url: str, role: str, own_host: str) -> bytes | None:
-        return (await self.fetcher.get(url, role, own_host)).data
+    async def image_bytes(self, url: str, role: str, own_host: str, tenant: str | None) -> bytes | None:
+        return (await self.fetcher.get(url, role, own_host, tenant)).data
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -207,7 +213,15 @@ class MockState:
         for index in range(count):
             label = task_id if count == 1 else f"{task_id} #{index + 1}"
             garments = tuple(roles.get("garment", ()))
-            recipe = Recipe(kind="tryon", base=base, garments=garments, size=size, label=label, host=own_host)
+            recipe = Recipe(
+                kind="tryon",
+                base=base,
+                garments=garments,
+                size=size,
+                label=label,
+                host=own_host,
+                tenant=tenant,
+            )
             self.results.add(f"{task_id}-{index}", recipe)
         return self.tasks.add(task)
 
@@ -272,9 +286,12 @@ class MockState:
         recipe = self.results.recipe(key)
         if recipe is None:
             return None
-        base = await self.image_bytes(recipe.base, "person", recipe.host) or b""
+        base = await self.image_bytes(recipe.base, "person", recipe.host, recipe.tenant) or b""
         if recipe.kind == "tryon":
-            garments = [await self.image_bytes(g, "garment", recipe.host) or b"" for g in recipe.garments]
+            garments = [
+                await self.image_bytes(g, "garment", recipe.host, recipe.tenant) or b""
+                for g in recipe.garments
+            ]
             data = await anyio.to_thread.run_sync(
                 render.render_tryon, base, garments, recipe.size, recipe.label
             )
@@ -284,24 +301,27 @@ class MockState:
         self.results.keep(key, data)
         return data
 
-    async def parse(self, url: str, part: str, host: str, keys: tuple[str, str]) -> tuple[int, ...]:
+    async def parse(
+        self, url: str, part: str, host: str, tenant: str | None, keys: tuple[str, str]
+    ) -> tuple[int, ...]:
         """Segment one garment part now (a synchronous vendor call); keep both images."""
-        data = await self.image_bytes(url, "image", host) or b""
+        data = await self.image_bytes(url, "image", host, tenant) or b""
         parsing, crop, box = await anyio.to_thread.run_sync(render.render_parsing, data, part)
         self.results.keep(keys[0], parsing)
         self.results.keep(keys[1], crop)
         return tuple(box)
 
-    async def _asset(self, name: str, query: str) -> bytes | None:
+    async def _asset(self, name: str, query: str, tenant: str | None) -> bytes | None:
         if name not in assets.ASSETS:
             return None
         return await anyio.to_thread.run_sync(assets.asset_bytes, name)
 
-    async def _upload(self, name: str, query: str) -> bytes | None:
+    async def _upload(self, name: str, query: str, tenant: str | None) -> bytes | None:
+        """An upload, for the tenant that made it (one made through the admin API, for anyone)."""
         upload = self.uploads.get(name.split(".", 1)[0])
-        return upload.data if upload else None
+        return upload.data if upload and upload.tenant in (None, tenant) else None
 
-    async def _result(self, name: str, query: str) -> bytes | None:
+    async def _result(self, name: str, query: str, tenant: str | None) -> bytes | None:
         """A result link on this mock, honoured only while its signature and expiry hold."""
         key = name.removesuffix(".png")
         params = dict(parse_qsl(query))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+PREFIX = "/_mock/uploads/"  # where uploads are served (and read back by the mock's image checks)
+
 
 @dataclass(frozen=True)
 class Upload:

@@ -95,3 +95,23 @@ def test_the_mocks_own_urls_on_another_host_name_are_not_fetched() -> None:
     task_id = ds.task_id(inputs=person_on("http://mock.example:8000/_mock/assets/person.png"))
     ds.advance(3600)
     assert ds.output(task_id)["code"] == DS.trigger("image.unreachable").code
+
+
+def test_an_upload_is_readable_only_by_its_tenant(ds: DashScopeCaller) -> None:
+    """An image a tenant uploaded is the unreachable image it would be to anyone else: another
+    tenant's try-on of it fails as the vendor fails an unreachable URL, even after the owner's
+    use put its facts in the cache; an upload made for nobody in particular serves everyone."""
+    png = ds.client.get("/_mock/assets/person.png").content
+    ds.client.post("/_mock/credentials", json={"dashscope": [{"api_key": "sk-other"}]}).raise_for_status()
+    other = DashScopeCaller(ds.client, "sk-other")
+    mine = ds.client.post("/_mock/uploads", params={"tenant": ds.key}, content=png).json()["url"]
+    shared = ds.client.post("/_mock/uploads", content=png).json()["url"]
+    unreachable = DS.trigger("image.unreachable").code
+    owned = ds.task_id(inputs=person_on(mine))
+    ds.advance(3600)
+    assert ds.output(owned)["task_status"] == DS.lifecycle.succeeded
+    stolen = other.task_id(inputs=person_on(mine))
+    common = other.task_id(inputs=person_on(shared))
+    other.advance(3600)
+    assert other.output(stolen)["code"] == unreachable
+    assert other.output(common)["task_status"] == DS.lifecycle.succeeded

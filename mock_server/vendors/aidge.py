@@ -203,7 +203,7 @@ class Aidge(Vendor):
             raise call.fail("rate.limited")
 
     async def _check(self, call: Call, op: Operation, item: dict[str, Any]) -> None:
-        checked = await self.state.check_images(self.contract, op, item, call.own_host)
+        checked = await self.state.check_images(self.contract, op, item, call.own_host, call.tenant)
         if checked.error is not None:
             raise VendorError(checked.error)
         if str(item.get("inputQualityDetect", "0")) == "1":

@@ -14,6 +14,7 @@ from contracts.model import ErrorCode, Operation
 from mock_server import multipart
 from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response
 from mock_server.tasks import FAILED, QUEUED, RUNNING, SUCCEEDED, Task
+from mock_server.uploads import PREFIX as UPLOADS
 from mock_server.uploads import Upload
 
 KEY_HEADER = "ailabapi-api-key"
@@ -85,7 +86,7 @@ class AILabTools(Vendor):
             raise VendorError(
                 error, detail=f"{field}: {EMPTY if keyword in ('required', 'pattern') else INVALID}"
             )
-        checked = await self.state.check_images(self.contract, op, doc, call.own_host)
+        checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
         pending = call.deferred_faults()
         failure = pending.pop("task", None)
         if failure is None and checked.error is not None:
@@ -131,7 +132,7 @@ class AILabTools(Vendor):
                     tenant=call.tenant,
                 )
             )
-            doc[name] = f"{call.base_url}/_mock/uploads/{upload.id}"
+            doc[name] = f"{call.base_url}{UPLOADS}{upload.id}"
             digests[name] = "sha256:" + hashlib.sha256(part.data).hexdigest()
         call.params = {**doc, **digests}
         return doc

@@ -117,7 +117,7 @@ class Damo(Vendor):
         op = self._operation(call)
         items = [_with_tops(item) for item in data["task_list"]]
         for item in items:
-            checked = await self.state.check_images(self.contract, op, item, call.own_host)
+            checked = await self.state.check_images(self.contract, op, item, call.own_host, call.tenant)
             if checked.error is not None:
                 raise VendorError(checked.error)
         pending = call.deferred_faults()

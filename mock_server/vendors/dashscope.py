@@ -72,7 +72,7 @@ class DashScope(Vendor):
     async def submit(self, call: Call) -> Response:
         op, doc = self._operation(call)
         pending = call.deferred_faults()
-        checked = await self.state.check_images(self.contract, op, doc, call.own_host)
+        checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
         failure = pending.pop("task", None)
         if failure is None and checked.error is not None:
             if checked.error.can_occur(call.endpoint.kind):
@@ -100,7 +100,7 @@ class DashScope(Vendor):
             if call.request.headers.get(name) == value:
                 raise call.fail("header.forbidden", header=name)
         op, doc = self._operation(call)
-        checked = await self.state.check_images(self.contract, op, doc, call.own_host)
+        checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
         if checked.error is not None:
             raise VendorError(checked.error)
         item = op.images[0]
@@ -120,8 +120,9 @@ class DashScope(Vendor):
                 continue
             keys = [f"{call.request_id}-{kind}-{index}" for kind in ("parsing", "crop")]
             for key, kind in zip(keys, ("parsing", "crop"), strict=True):
-                self.state.results.add(key, Recipe(kind=kind, base=url, part=part, host=call.own_host))
-            box = await self.state.parse(url, part, call.own_host, (keys[0], keys[1]))
+                recipe = Recipe(kind=kind, base=url, part=part, host=call.own_host, tenant=call.tenant)
+                self.state.results.add(key, recipe)
+            box = await self.state.parse(url, part, call.own_host, call.tenant, (keys[0], keys[1]))
             parsing.append(self.state.results.url(call.base_url, keys[0], expires))
             crops.append(self.state.results.url(call.base_url, keys[1], expires))
             boxes.append(list(box))
