@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ import contracts
 from mock_server import assets, images, openapi, results, scenario
 from mock_server.credentials import CredentialError
 from mock_server.faults import FaultSpecError
+from mock_server.fetch import is_loopback_host
 from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
 from mock_server.state import MockState
@@ -23,6 +25,12 @@ from mock_server.tasks import SUCCEEDED
 from mock_server.uploads import Upload, UploadTooLarge
 
 PREFIX = "/_mock"
+# What clients anywhere may read: sample assets, uploads and result images (links they are given),
+# health, contracts and OpenAPI documents. The rest controls the mock.
+PUBLIC = frozenset(
+    {"/health", "/contracts", "/contracts/{vendor}", "/openapi/{vendor}.json", "/assets", "/assets/{name}"}
+    | {"/uploads/{name}", "/results/{key}.png"}
+)
 MEDIA_TYPES = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
@@ -42,8 +50,30 @@ class AdminError(Exception):
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _guard(fn: Endpoint) -> Endpoint:
+TOKEN_HEADER = "x-mock-admin-token"
+IN_PROCESS = ("testclient",)  # Starlette's in-process test transport names its client so
+
+
+def _local(request: Request) -> bool:
+    """A loopback client, or one in this process (no client address at all)."""
+    return (
+        request.client is None or request.client.host in IN_PROCESS or is_loopback_host(request.client.host)
+    )
+
+
+def _allowed(request: Request, token: str | None) -> bool:
+    """Control routes answer loopback clients, and others that show the configured token."""
+    if _local(request):
+        return True
+    given = request.headers.get(TOKEN_HEADER, "")
+    return token is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
+def _guard(fn: Endpoint, token: str | None = None, control: bool = False) -> Endpoint:
     async def run(request: Request) -> Response:
+        if control and not _allowed(request, token):
+            message = "the admin API answers loopback clients, or X-Mock-Admin-Token when a token is set"
+            return JSONResponse({"error": message}, status_code=403)
         try:
             return await fn(request)
         except (
@@ -341,4 +371,8 @@ class Admin:
             ("/uploads/{name}", self.uploaded, ["GET"]),
             ("/results/{key}.png", self.result, ["GET"]),
         ]
-        return [Route(PREFIX + path, _guard(fn), methods=methods) for path, fn, methods in table]
+        token = self.state.settings.admin_token
+        return [
+            Route(PREFIX + path, _guard(fn, token, control=path not in PUBLIC), methods=methods)
+            for path, fn, methods in table
+        ]

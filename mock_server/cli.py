@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--option", action="append", default=[], metavar="VENDOR.NAME=VALUE")
     s.add_argument("--public-url", help="base URL written into result links")
+    s.add_argument("--admin-token", help="let non-loopback clients use /_mock with X-Mock-Admin-Token")
     s.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     sub.add_parser("scenarios", help="list the named scenarios")
     o = sub.add_parser("openapi", help="print (or write) a vendor's OpenAPI 3.1 document")
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seed": args.seed,
                 "options": options or None,
                 "public_url": args.public_url,
+                "admin_token": args.admin_token,
                 "log_level": args.log_level,
             },
         )

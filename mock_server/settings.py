@@ -38,6 +38,7 @@ class Settings:
     tasks_per_tenant: int = 10_000
     fetch_timeout: float = 10.0
     log_level: str = "warning"
+    admin_token: str | None = None  # lets non-loopback clients use the admin API (X-Mock-Admin-Token)
 
     def __post_init__(self) -> None:
         if self.remote_images not in POLICIES:
@@ -109,6 +110,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SCENARIO": ("scenario", str),
         "PUBLIC_URL": ("public_url", str),
         "LOG_LEVEL": ("log_level", str),
+        "ADMIN_TOKEN": ("admin_token", str),
     }
     changes: dict[str, Any] = {}
     for suffix, (name, cast) in casts.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, assets, create_app, scenario
+from mock_server.settings import from_env
 from tests.conftest import DashScopeCaller, asset
 
 DS = contracts.load("dashscope")
@@ -215,3 +217,36 @@ def test_a_marker_on_a_mock_asset_url(ds: DashScopeCaller) -> None:
         }
     )
     assert response.json()["code"] == "Arrearage"
+
+
+REMOTE = ("10.0.0.7", 40000)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/_mock/reset"), ("GET", "/_mock/journal"), ("POST", "/_mock/faults"), ("GET", "/_mock/tasks")],
+)
+def test_the_control_routes_answer_only_loopback_without_a_token(method: str, path: str) -> None:
+    app = create_app(Settings(speed=0))
+    remote = TestClient(app, client=REMOTE)
+    refused = remote.request(method, path, json={})
+    assert refused.status_code == 403 and "X-Mock-Admin-Token" in refused.json()["error"]
+    local = TestClient(app, client=("127.0.0.1", 40000))
+    assert local.request(method, path, json={"error": "Throttling", "vendor": "dashscope"}).status_code < 300
+
+
+def test_what_clients_read_stays_public_and_vendors_answer_anyone() -> None:
+    remote = TestClient(create_app(Settings(speed=0)), client=REMOTE)
+    for path in ("/_mock/health", "/_mock/assets", "/_mock/assets/top.png", "/_mock/openapi/damo.json"):
+        assert remote.get(path).status_code == 200, path
+    ds = DashScopeCaller(remote)
+    output = ds.output(ds.task_id())
+    assert "task_status" in output, "the vendor routes do not care where a client is"
+
+
+def test_a_configured_token_opens_the_control_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRYON_MOCK_ADMIN_TOKEN", "s3cret")
+    remote = TestClient(create_app(Settings().with_changes(from_env(os.environ))), client=REMOTE)
+    assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
+    assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "guess"}).status_code == 403
+    assert remote.get("/_mock/journal").status_code == 403
