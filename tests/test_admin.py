@@ -250,3 +250,20 @@ def test_a_configured_token_opens_the_control_routes(monkeypatch: pytest.MonkeyP
     assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
     assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "guess"}).status_code == 403
     assert remote.get("/_mock/journal").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_mock/assets/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/_mock/assets/%2Fetc%2Fpasswd",
+        "/_mock/uploads/..%2F..%2Fpyproject.toml",
+        "/_mock/uploads/%2e%2e%2fsettings.py",
+        "/_mock/results/..%2F..%2Fpyproject.toml.png",
+    ],
+)
+def test_assets_uploads_and_results_cannot_escape(client: TestClient, path: str) -> None:
+    """Names are keys of in-memory catalogues, never paths: a traversal finds nothing."""
+    answer = client.get(path)
+    assert answer.status_code in (403, 404)
+    assert b"root:" not in answer.content and b"[project]" not in answer.content
