@@ -20,11 +20,7 @@ def request_of(vendor: str, url: str) -> tuple[str, Any]:
     """One valid job's operation and request for ``vendor`` (images on the mock at ``url``)."""
     person, top = f"{url}/_mock/assets/{PERSON}", f"{url}/_mock/assets/{TOP}"
     if vendor == "dashscope":
-        return (
-            "aitryon",
-            {"model": "aitryon", "input": {"person_image_url": person, "top_garment_url": top}},
-            {},
-        )
+        return "aitryon", {"model": "aitryon", "input": {"person_image_url": person, "top_garment_url": top}}
     if vendor == "damo":
         doc = {"data": {"fit_type": "HALF_BODY", "task_list": [{"model_image": person, "tops_image": top}]}}
         return "tryon", doc
