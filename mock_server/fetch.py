@@ -61,10 +61,19 @@ class Fetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._internal: dict[str, Internal] = {}
+        self._private: set[str] = set()
 
-    def mount(self, prefix: str, source: Internal) -> None:
-        """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``."""
+    def mount(self, prefix: str, source: Internal, private: bool = False) -> None:
+        """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``;
+        ``private``: what it serves depends on the tenant asking."""
         self._internal[prefix] = source
+        if private:
+            self._private.add(prefix)
+
+    def private(self, url: str) -> bool:
+        """Whether an internal source that answers per tenant serves ``url``."""
+        path = urlsplit(url).path
+        return any(path.startswith(prefix) for prefix in self._private)
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""

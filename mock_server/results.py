@@ -18,6 +18,11 @@ ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
 
 
+def result_key(task_id: str, index: int) -> str:
+    """The key of a task's ``index``-th result image."""
+    return f"{task_id}-{index}"
+
+
 def path(key: str) -> str:
     """The path of a result image's link (its query string carries the expiry and signature)."""
     return f"{PREFIX}{key}.png"

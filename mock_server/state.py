@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import anyio
 
@@ -24,7 +24,7 @@ from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.quota import Quotas
 from mock_server.ratelimit import RateWindows
-from mock_server.results import Recipe, Results
+from mock_server.results import Recipe, Results, result_key
 from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
 from mock_server.timing import Timing
@@ -63,7 +63,7 @@ class MockState:
         self.tenant_timing: dict[str, Timing] = {}
         self._facts: OrderedDict[tuple[str | None, str], images.ImageFacts] = OrderedDict()
         self.fetcher.mount("/_mock/assets/", self._asset)
-        self.fetcher.mount(UPLOADS, self._upload)
+        self.fetcher.mount(UPLOADS, self._upload, private=True)
         self.fetcher.mount("/_mock/results/", self._result)
         self._check_options()
         self.load_credentials()
@@ -142,8 +142,7 @@ class MockState:
         self, url: str, role: str, own_host: str, tenant: str | None
     ) -> tuple[images.ImageFacts | None, str]:
         """What an image shows, cached per URL (an upload's per tenant too: only its owner reads it)."""
-        private = urlsplit(url).path.startswith(UPLOADS)
-        key = (tenant if private else None, url)
+        key = (tenant if self.fetcher.private(url) else None, url)
         cached = self._facts.get(key)
         if cached is not None:
             self._facts.move_to_end(key)
@@ -222,7 +221,7 @@ class MockState:
                 host=own_host,
                 tenant=tenant,
             )
-            self.results.add(f"{task_id}-{index}", recipe)
+            self.results.add(result_key(task_id, index), recipe)
         return self.tasks.add(task)
 
     def new_batch(
@@ -266,7 +265,7 @@ class MockState:
 
     @staticmethod
     def result_keys(task: Task) -> list[str]:
-        return [f"{task.id}-{i}" for i in range(task.results)]
+        return [result_key(task.id, i) for i in range(task.results)]
 
     @staticmethod
     def _result_size(operation: Operation, doc: Any) -> tuple[int, int] | None:

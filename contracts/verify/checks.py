@@ -29,7 +29,10 @@ class Evidence:
     entries: list[dict[str, Any]]
     tasks: list[dict[str, Any]]
     returned: float  # wall-clock time the client's run ended
-    kinds: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def kinds(self) -> dict[str, str]:
+        return {e.id: e.kind for e in self.contract.endpoints}
 
     def kind(self, entry: Mapping[str, Any]) -> str:
         return self.kinds.get(entry["endpoint"], "unknown")

@@ -88,7 +88,6 @@ class Runner:
             "retry_backoff_seconds": retry_backoff,
         }
         self.settle = settle
-        self.kinds = {e.id: e.kind for e in self.contract.endpoints}
         self.counts = {name: {"passed": 0, "failed": 0} for name in checks}
         self.examples = 0
 
@@ -119,9 +118,7 @@ class Runner:
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
-        evidence = Evidence(
-            self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned, self.kinds
-        )
+        evidence = Evidence(self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned)
         failures = []
         for name, options in self.checks.items():
             found = CHECKS[name].run(evidence, options)
