@@ -15,7 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import anyio
 import httpx
@@ -72,12 +72,14 @@ class Fetcher:
 
     def private(self, url: str) -> bool:
         """Whether an internal source that answers per tenant serves ``url``."""
-        path = urlsplit(url).path
-        return any(path.startswith(prefix) for prefix in self._private)
+        parts = _split(url)
+        return parts is not None and any(parts.path.startswith(p) for p in self._private)
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
-        parts = urlsplit(url)
+        parts = _split(url)
+        if parts is None:
+            return Fetched(None, UNREACHABLE)
         host = parts.hostname or ""
         local = is_loopback_host(host) or (own_host and parts.netloc == own_host)
         if local:
@@ -95,7 +97,7 @@ class Fetcher:
             return Fetched(await anyio.to_thread.run_sync(assets.asset_bytes, name), cacheable=True)
         if self.policy == "reject" or parts.scheme == "oss":
             return Fetched(None, UNREACHABLE)
-        if not await _public(host, parts.port or (443 if parts.scheme == "https" else 80)):
+        if not await _public(host, _port(parts)):
             return Fetched(None, UNREACHABLE)
         return await self._download(url)
 
@@ -119,6 +121,20 @@ class Fetcher:
             return Fetched(None, TIMEOUT)
         except (httpx.HTTPError, OSError, ValueError):
             return Fetched(None, UNREACHABLE)
+
+
+def _split(url: str) -> SplitResult | None:
+    """The URL's parts, or None for text no URL parser accepts (a bad IPv6 host, a bad port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        return None
+    return parts
+
+
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 async def _public(host: str, port: int) -> bool:

@@ -136,6 +136,14 @@ def test_a_body_over_the_limit_without_content_length_is_refused() -> None:
     assert app.state.mock.journal.query()[-1].body_bytes == 0
 
 
+@pytest.mark.parametrize("url", ["http://[::1/person.png", "http://h:99999/p.png", "https://[x]/p.png"])
+def test_a_url_no_parser_accepts_is_an_unreachable_image(ds: DashScopeCaller, url: str) -> None:
+    """Schemathesis found a 500 on an unbalanced IPv6 bracket; every such URL is InvalidURL."""
+    task_id = ds.task_id(inputs={"person_image_url": url, "top_garment_url": asset("top.png")})
+    ds.advance(3600)
+    assert ds.output(task_id)["code"] == DS.trigger("image.unreachable").code
+
+
 def test_an_undecodable_image_fails_the_task_not_the_server(ds: DashScopeCaller) -> None:
     up = ds.client.post("/_mock/uploads", content=b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 100)
     task_id = ds.task_id(inputs={"person_image_url": up.json()["url"], "top_garment_url": asset("top.png")})
