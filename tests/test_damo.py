@@ -220,6 +220,14 @@ def test_inference_num_defaults_to_one_result(damo: DamoCaller) -> None:
     assert item["status"] == LIFE.succeeded and len(item["results"]) == OP.results
 
 
+def test_inference_num_written_as_a_float_gives_that_many_results(damo: DamoCaller) -> None:
+    """JSON Schema counts 2.0 as an integer, so the mock must too (Schemathesis found a 500 here)."""
+    key = damo.result_key(inference_num=2.0)  # type: ignore[arg-type]
+    damo.advance(3600)
+    (item,) = damo.batch(key)
+    assert item["status"] == LIFE.succeeded and len(item["results"]) == 2
+
+
 def test_success_code_is_the_number_zero_by_default(damo: DamoCaller) -> None:
     submitted = ok(damo.submit())
     queried = ok(damo.query(submitted["data"]["result_key"]), "query")

@@ -130,7 +130,7 @@ class Damo(Vendor):
             batch_id=result_key,
             tenant=call.tenant or "",
             own_host=call.own_host,
-            counts=[data.get("inference_num", 1)] * len(items),
+            counts=[int(data.get("inference_num", 1))] * len(items),  # JSON may say 2.0
             failure=failure,
             failing=call.marked_item(items),
             pending=pending,
