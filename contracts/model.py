@@ -132,6 +132,7 @@ class Endpoint:
     carrier_fields: tuple[str, ...] = ()  # the body fields that carry the request documents as JSON text
     carrier_media_types: tuple[str, ...] = ()
     summary: str = ""
+    links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # target endpoint id -> link
 
     def response_schema(self, status: int) -> str | None:
         """The schema file for an answer of this HTTP status (exact, then 4XX-style, then default)."""
@@ -369,6 +370,10 @@ def _reference_problems(c: Contract) -> Iterator[str]:
             yield f"operation {op.name} names unknown endpoint {op.endpoint!r}"
         if not set(op.options) <= set(c.options):
             yield f"operation {op.name} names an unknown option"
+    for endpoint in c.endpoints:
+        for target in endpoint.links:
+            if target not in endpoint_ids:
+                yield f"endpoint {endpoint.id} links to unknown endpoint {target!r}"
 
 
 def _shape_problems(c: Contract) -> Iterator[str]:
@@ -428,6 +433,7 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         carrier_fields=(e["carrier"]["field"], *e["carrier"].get("aliases", ())) if "carrier" in e else (),
         carrier_media_types=tuple(e["carrier"]["media_types"]) if "carrier" in e else (),
         summary=e.get("summary", ""),
+        links=MappingProxyType(dict(e.get("links", {}))),
     )
 
 

@@ -85,6 +85,10 @@ def _operation(contract: Contract, endpoint: Endpoint, path: str, operation_id: 
     if parameters:
         op["parameters"] = parameters
     op["responses"] = _responses(contract, endpoint)
+    if endpoint.links:
+        op["responses"]["200"]["links"] = {
+            target: {"operationId": target, **link} for target, link in endpoint.links.items()
+        }
     return op
 
 
@@ -148,7 +152,12 @@ def _responses(contract: Contract, endpoint: Endpoint) -> dict[str, Any]:
         errors = by_status.get(status, [])
         schemas = [_ref(endpoint.responses[status])] if status in endpoint.responses else []
         in_body = [e for e in errors if envelopes.get(e.envelope or "", {}).get("body", True)]
-        error_schema = endpoint.response_schema(int(status))
+        # errors answered with a success status (Aidge) use the error envelope, not the success schema
+        error_schema = (
+            endpoint.responses.get("default")
+            if status in endpoint.responses and status.startswith("2")
+            else endpoint.response_schema(int(status))
+        )
         if in_body and error_schema:
             schemas.append(_ref(error_schema))
         response: dict[str, Any] = {"description": _describe(status, errors)}
