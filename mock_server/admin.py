@@ -16,6 +16,7 @@ from starlette.routing import Route
 import contracts
 from mock_server import assets, images, openapi, results, scenario
 from mock_server.credentials import CredentialError
+from mock_server.exchange import json_response
 from mock_server.faults import FaultSpecError
 from mock_server.fetch import is_loopback_host
 from mock_server.results import OSS_ERRORS, gmt, oss_error
@@ -134,7 +135,7 @@ class Admin:
             since=int(q.get("since") or 0),
             limit=int(q["limit"]) if q.get("limit") else None,
         )
-        return JSONResponse({"entries": [e.as_dict() for e in entries]})
+        return json_response({"entries": [e.as_dict() for e in entries]})  # echoes what clients sent
 
     async def tasks(self, request: Request) -> Response:
         q = request.query_params

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from contracts.model import Contract, Endpoint, ErrorCode
 from mock_server import faults, network
 from mock_server.faults import Fault, FaultSpecError
-from mock_server.journal import ANONYMOUS, Entry, body_text
+from mock_server.journal import ANONYMOUS, Entry, body_text, header_text
 from mock_server.state import MockState
 from mock_server.tasks import Task, TaskView
 
@@ -38,16 +38,49 @@ class VendorError(Exception):
         self.details = details
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyRefused(Exception):
+    """The body could not be read; ``trigger`` names the vendor error that answers it."""
+
+    trigger = "body.invalid"
+
+
+class BodyTooLarge(BodyRefused):
+    trigger = "body.too_large"
+
+
+class BodyTooSlow(BodyRefused):
+    """The body did not arrive within the read deadline (a slow-drip client)."""
+
+
+MAX_DEPTH = 100  # nesting of arrays and objects a request body may have
 
 
 def parse_json(raw: bytes) -> Any:
-    """JSON from a request body; ValueError for anything that is not (too deep nesting included)."""
+    """JSON from a request body; ValueError for anything that is not: NaN and Infinity (Python
+    reads them, JSON has none) and nesting deeper than ``MAX_DEPTH`` included."""
     try:
-        return json.loads(raw)
+        doc = json.loads(raw, parse_constant=_no_constant)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth(doc) > MAX_DEPTH:
+        raise ValueError("JSON nested too deeply")
+    return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(doc: Any) -> int:
+    """How deep arrays and objects nest in ``doc`` (walked without recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def json_response(
@@ -57,7 +90,8 @@ def json_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Compact JSON, UTF-8, with exactly the content type the vendor sends."""
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # a lone surrogate a client sent (and the answer echoes) goes out as its JSON escape
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
     return Response(data, status_code=status, headers=headers, media_type=content_type)
 
 
@@ -243,7 +277,8 @@ class Vendor:
 
     async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
         try:
-            call.body = await _read_body(call.request, self.state.settings.max_body_bytes)
+            settings = self.state.settings
+            call.body = await _read_body(call.request, settings.max_body_bytes, settings.body_timeout)
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = self.authenticate(call)
             for name, value in call.endpoint.headers.items():
@@ -262,9 +297,10 @@ class Vendor:
         except VendorError as exc:
             entry.error = exc.error.id
             return self.error_response(call, exc.error, **exc.details)
-        except BodyTooLarge:
-            entry.error = self.contract.trigger("body.too_large").id
-            return self.error_response(call, self.contract.trigger("body.too_large"))
+        except BodyRefused as exc:
+            error = self.contract.trigger(exc.trigger)
+            entry.error = error.id
+            return self.error_response(call, error)
         except FaultSpecError as exc:
             return JSONResponse(
                 {"mock_error": str(exc)}, status_code=400, headers={"X-Mock-Error": "bad-fault"}
@@ -295,25 +331,29 @@ def _entry(call: Call) -> Entry:
         method=req.method,
         path=req.url.path,
         query=req.url.query,
-        headers=dict(req.headers),
+        headers=header_text(req.headers.items()),
         body=None,
         body_bytes=0,
         received=time.time(),
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, deadline: float) -> bytes:
+    """The whole body, refusing one over ``limit`` bytes or still arriving after ``deadline`` s."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge
-            chunks.append(chunk)
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
     except ClientDisconnect:
         pass
+    except TimeoutError:
+        raise BodyTooSlow from None
     return b"".join(chunks)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 BODY_LIMIT = 64 * 1024
+HEADER_LIMIT = 4 * 1024  # characters kept of each header value
+HEADERS_KEPT = 64  # headers kept of one request
 ANONYMOUS = "-"
 
 
@@ -32,7 +35,19 @@ class Entry:
     tasks: list[dict[str, Any]] | None = None  # each task the answer showed: id, status, stage
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The entry's fields (a shallow copy: params can nest as deep as the request did)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def header_text(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The headers worth keeping: the first ``HEADERS_KEPT``, each value cut at ``HEADER_LIMIT``
+    characters, so a client sending megabytes of headers cannot grow the journal with them."""
+    kept: dict[str, str] = {}
+    for name, value in headers:
+        if len(kept) >= HEADERS_KEPT:
+            break
+        kept[name] = value[:HEADER_LIMIT]
+    return kept
 
 
 def body_text(raw: bytes) -> str | None:

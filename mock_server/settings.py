@@ -34,6 +34,7 @@ class Settings:
     vendors: tuple[str, ...] | None = None
     public_url: str | None = None
     max_body_bytes: int = 32 * 1024 * 1024
+    body_timeout: float = 30.0  # seconds a request body may take to arrive in full
     journal_per_tenant: int = 1000
     tasks_per_tenant: int = 10_000
     fetch_timeout: float = 10.0
