@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from mock_server import admin, scenario
+from mock_server import admin, persistence, scenario
 from mock_server.exchange import Vendor
 from mock_server.settings import Settings
 from mock_server.state import MockState
@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes.append(_fallback(vendors))
     app = Starlette(routes=routes)
     app.state.mock = state
+    if state.settings.state_file:
+        app.state.state_file = persistence.open_into(state, state.settings.state_file)
     if state.settings.scenario:
         scenario.apply(state, scenario.load(state.settings.scenario))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -13,8 +14,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 import contracts
-from mock_server import __version__, network, openapi, scenario
+from mock_server import __version__, network, openapi, persistence, scenario
 from mock_server.app import create_app
+from mock_server.persistence import StateFile
 from mock_server.settings import Settings, SettingsError, load, parse_option
 from mock_server.state import MockState
 
@@ -38,16 +40,30 @@ def banner(state: MockState, url: str) -> str:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, state: MockState, out: TextIO) -> None:
+    def __init__(
+        self, config: uvicorn.Config, state: MockState, out: TextIO, state_file: StateFile | None = None
+    ) -> None:
         super().__init__(config)
-        self.mock_state, self.out = state, out
+        self.mock_state, self.out, self.state_file = state, out, state_file
+        self.saver: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
+        if self.state_file is not None:
+            self.saver = asyncio.create_task(persistence.keep_saved(self.mock_state, self.state_file))
         if self.servers and self.servers[0].sockets:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             print(banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        """After the connections have closed, save the state a last time (uvicorn re-raises the
+        stopping signal once ``serve`` returns, so this is the last moment that runs)."""
+        await super().shutdown(sockets)
+        if self.saver is not None:
+            self.saver.cancel()
+        if self.state_file is not None:
+            await persistence.save(self.mock_state, self.state_file)
 
 
 def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
@@ -60,7 +76,12 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
         access_log=False,
         lifespan="off",
     )
-    _Server(config, app.state.mock, out).run()
+    file: StateFile | None = getattr(app.state, "state_file", None)
+    try:
+        _Server(config, app.state.mock, out, file).run()
+    finally:
+        if file is not None:
+            file.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--option", action="append", default=[], metavar="VENDOR.NAME=VALUE")
     s.add_argument("--public-url", help="base URL written into result links")
+    s.add_argument("--state-file", help="SQLite file: tasks, credentials, faults, uploads survive restarts")
     s.add_argument("--admin-token", help="let non-loopback clients use /_mock with X-Mock-Admin-Token")
     s.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     sub.add_parser("scenarios", help="list the named scenarios")
@@ -157,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "options": options or None,
                 "public_url": args.public_url,
                 "admin_token": args.admin_token,
+                "state_file": args.state_file,
                 "log_level": args.log_level,
             },
         )

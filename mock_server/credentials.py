@@ -82,5 +82,8 @@ class Credentials:
                 dropped += 1
         return dropped
 
+    def all(self) -> list[Credential]:
+        return [c for store in self._by_vendor.values() for c in store.values()]
+
     def listing(self) -> dict[str, list[dict[str, str]]]:
         return {v: [c.public() for c in store.values()] for v, store in self._by_vendor.items()}

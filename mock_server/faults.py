@@ -241,6 +241,11 @@ class FaultBook:
         self._rules.append(made)
         return made
 
+    def restore(self, rule: Rule) -> None:
+        """Keep a rule as it was (from a state file), ids going on after it."""
+        self._rules.append(rule)
+        self._count = max(self._count, int(rule.id.rpartition("-")[2] or 0))
+
     def pick(self, contract: Contract, tenant: str | None, endpoint: str, kind: str) -> Fault | None:
         for rule in self._rules:
             if rule.applies(contract.name, tenant, endpoint, kind) and rule.fire(tenant):

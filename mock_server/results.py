@@ -78,6 +78,13 @@ class Results:
         self._cache_total = 0
         self.cache_bytes = cache_bytes
 
+    @property
+    def secret(self) -> bytes:
+        return self._secret
+
+    def recipes(self) -> list[tuple[str, Recipe]]:
+        return list(self._recipes.items())
+
     def add(self, key: str, recipe: Recipe) -> None:
         self._recipes[key] = recipe
         while len(self._recipes) > self.max_recipes:

@@ -39,6 +39,7 @@ class Settings:
     tasks_per_tenant: int = 10_000
     fetch_timeout: float = 10.0
     log_level: str = "warning"
+    state_file: str | None = None  # SQLite: tasks, credentials, faults, uploads outlive a restart
     admin_token: str | None = None  # lets non-loopback clients use the admin API (X-Mock-Admin-Token)
 
     def __post_init__(self) -> None:
@@ -112,6 +113,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "PUBLIC_URL": ("public_url", str),
         "LOG_LEVEL": ("log_level", str),
         "ADMIN_TOKEN": ("admin_token", str),
+        "STATE_FILE": ("state_file", str),
     }
     changes: dict[str, Any] = {}
     for suffix, (name, cast) in casts.items():

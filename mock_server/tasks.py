@@ -154,6 +154,10 @@ class TaskStore:
         self._by_id: dict[str, Task] = {}
         self._groups: dict[tuple[str, str], list[Task]] = {}
 
+    def all(self) -> list[Task]:
+        """Every task kept, each tenant's in submission order."""
+        return [task for tasks in self._tenants.values() for task in tasks.values()]
+
     def add(self, task: Task) -> Task:
         tasks = self._tenants.setdefault(task.tenant, OrderedDict())
         tasks[task.id] = task

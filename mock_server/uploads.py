@@ -37,6 +37,9 @@ class Uploads:
             self._total -= len(old.data)
         return upload
 
+    def all(self) -> list[Upload]:
+        return list(self._items.values())
+
     def get(self, upload_id: str) -> Upload | None:
         return self._items.get(upload_id)
 
