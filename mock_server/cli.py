@@ -14,7 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 import contracts
-from mock_server import __version__, network, openapi, persistence, scenario
+from mock_server import __version__, openapi, persistence, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import StateFile
 from mock_server.settings import Settings, SettingsError, load, parse_option
@@ -71,7 +71,7 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        http=network.protocol_class(),
+        http=protocol.protocol_class(header_timeout=settings.header_timeout),
         log_level=settings.log_level,
         access_log=False,
         lifespan="off",

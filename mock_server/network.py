@@ -1,7 +1,7 @@
 """Network faults: reset a connection, or cut a response body short.
 
-ASGI gives an app no handle on its connection, so ``protocol_class()`` builds a uvicorn HTTP
-protocol that puts the transport into ``scope["extensions"]``. Served in-process (no transport),
+ASGI gives an app no handle on its connection, so the mock's HTTP protocol (``protocol``) puts
+the transport into ``scope["extensions"]``. Served in-process (no transport),
 both faults raise ``ConnectionResetError`` into the client instead, which is what an HTTP client
 library reports for them.
 """
@@ -12,34 +12,13 @@ import asyncio
 import contextlib
 import socket
 import struct
-from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-TRANSPORT = "tryon_mock.transport"
+from mock_server.protocol import TRANSPORT
+
 RESET_STATUS = 499  # what the journal records for a reset connection (nothing was answered)
-
-
-def protocol_class() -> type[asyncio.Protocol]:
-    """uvicorn's fastest available HTTP protocol, with the transport exposed to the app."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    except ImportError:  # pragma: no cover - httptools is a dependency
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
-
-    class ExposedTransport(Base):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            inner = self.app
-
-            async def app(scope: Scope, receive: Receive, send: Send) -> None:
-                scope.setdefault("extensions", {})[TRANSPORT] = self.transport
-                await inner(scope, receive, send)
-
-            self.app = app
-
-    return ExposedTransport
 
 
 def _transport(scope: Scope) -> asyncio.Transport | None:

@@ -35,6 +35,7 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 32 * 1024 * 1024
     body_timeout: float = 30.0  # seconds a request body may take to arrive in full
+    header_timeout: float = 10.0  # seconds a request's headers may take (then the connection closes)
     journal_per_tenant: int = 1000
     tasks_per_tenant: int = 10_000
     fetch_timeout: float = 10.0

@@ -14,7 +14,7 @@ import httpx
 import uvicorn
 
 import contracts
-from mock_server import network
+from mock_server import protocol
 from mock_server.app import create_app
 from mock_server.settings import Settings
 from mock_server.state import MockState
@@ -105,7 +105,7 @@ def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> 
         log_level="warning",
         access_log=False,
         lifespan="off",
-        http=network.protocol_class(),
+        http=protocol.protocol_class(header_timeout=settings.header_timeout),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)

@@ -1,0 +1,88 @@
+"""The HTTP protocol the mock serves with: uvicorn's fastest (httptools), plus what a mock that
+CI jobs hammer needs from its connections.
+
+- The transport goes into ``scope["extensions"]`` (``TRANSPORT``), so network faults can reset a
+  connection or cut an answer short (see ``network``).
+- Headers are bounded: more than ``MAX_HEADER_BYTES`` of them, and the request is refused as an
+  invalid HTTP request (uvicorn's plain 400, then the connection closes).
+- Headers must arrive within ``HEADER_TIMEOUT`` seconds of a connection opening or a request
+  starting; a client that stalls or drips them has its connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+TRANSPORT = "tryon_mock.transport"
+MAX_HEADER_BYTES = 256 * 1024
+HEADER_TIMEOUT = 10.0
+
+
+class HeadersTooLarge(ValueError):
+    pass
+
+
+class MockProtocol(HttpToolsProtocol):
+    max_header_bytes = MAX_HEADER_BYTES
+    header_timeout = HEADER_TIMEOUT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_bytes = 0
+        self._header_timer: asyncio.TimerHandle | None = None
+        inner = self.app
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            scope.setdefault("extensions", {})[TRANSPORT] = self.transport
+            await inner(scope, receive, send)
+
+        self.app = app
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._wait_for_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_arrived()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._wait_for_headers()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > self.max_header_bytes:
+            raise HeadersTooLarge  # httptools reports it as a parser error: uvicorn's 400
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._headers_arrived()
+        super().on_headers_complete()
+
+    def _wait_for_headers(self) -> None:
+        self._headers_arrived()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _headers_arrived(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.cycle is None or self.cycle.response_complete:  # never while an answer is going out
+            self.transport.close()
+
+
+def protocol_class(
+    max_header_bytes: int = MAX_HEADER_BYTES, header_timeout: float = HEADER_TIMEOUT
+) -> type[asyncio.Protocol]:
+    """The mock's protocol, with these header limits."""
+    limits = {"max_header_bytes": max_header_bytes, "header_timeout": header_timeout}
+    return type("MockProtocol", (MockProtocol,), limits)
