@@ -39,6 +39,14 @@ def never_existed(task_id: str) -> str:
     return task_id[:-1] + ("1" if task_id[-1] == "0" else "0")
 
 
+def two_tenants(server: MockServer, vendor: str) -> tuple[Tenant, Tenant]:
+    """Two fresh tenants whose tasks end at their first poll."""
+    pair = server.new_tenant(), server.new_tenant()
+    for tenant in pair:
+        tenant.timing(vendor, progress="polls:1")
+    return pair
+
+
 @pytest.fixture
 def files(tryon_mock_server: MockServer, tmp_path: Path) -> dict[str, Any]:
     return sample_files(tryon_mock_server, tmp_path)
@@ -49,9 +57,7 @@ def test_another_tenants_task_is_answered_as_an_unknown_id(
     tryon_mock_server: MockServer, files: dict[str, Any], vendor: str
 ) -> None:
     server = tryon_mock_server
-    owner, other = server.new_tenant(), server.new_tenant()
-    for tenant in (owner, other):
-        tenant.timing(vendor, progress="polls:1")
+    owner, other = two_tenants(server, vendor)
     done = CORRECT[vendor]()(job_for(server, owner, vendor, files))
     assert done["status"] == "succeeded", done
     task_id = done["task_id"]
@@ -78,9 +84,7 @@ def test_a_fault_rule_touches_only_its_tenant(
     tryon_mock_server: MockServer, files: dict[str, Any], vendor: str
 ) -> None:
     server = tryon_mock_server
-    faulty, calm = server.new_tenant(), server.new_tenant()
-    for tenant in (faulty, calm):
-        tenant.timing(vendor, progress="polls:1")
+    faulty, calm = two_tenants(server, vendor)
     contract = contracts.load(vendor)
     error = next(e for e in contract.errors if e.can_occur("submit") and not e.retryable)
     rule = faulty.fault(vendor, endpoint="submit", error=error.id)
