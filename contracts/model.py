@@ -15,6 +15,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -190,6 +191,9 @@ class Contract:
     raw: Mapping[str, Any]
     schemas: Mapping[str, Mapping[str, Any]]
     validators: Mapping[str, Draft202012Validator] = field(repr=False)
+    # compiled (Rust) validators of the same schemas: they tell valid from invalid ~20x faster, and
+    # only an invalid document goes on to the Python validator, whose errors name the rule to apply
+    compiled: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def credential_kind(self, credential: Mapping[str, Any]) -> CredentialKind | None:
         """The first kind whose fields the credential all has (as non-empty strings)."""
@@ -219,6 +223,15 @@ class Contract:
 
     def validator(self, schema_file: str) -> Draft202012Validator:
         return self.validators[schema_file]
+
+    def violations(self, schema_file: str, doc: Any) -> Iterator[ValidationError]:
+        """The document's violations of a schema (none at all, fast, for a valid one)."""
+        try:
+            if self.compiled[schema_file].is_valid(doc):
+                return iter(())
+        except ValueError:  # text Rust cannot hold (a lone surrogate): the Python validator decides
+            pass
+        return self.validators[schema_file].iter_errors(doc)
 
     def request_error(self, violations: Iterator[ValidationError]) -> ErrorCode | None:
         """The error the vendor answers for the first schema violation a rule covers."""
@@ -348,6 +361,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         raw=MappingProxyType(raw),
         schemas=MappingProxyType(schemas),
         validators=MappingProxyType(validators),
+        compiled=MappingProxyType({f: jsonschema_rs.validator_for(s) for f, s in schemas.items()}),
     )
     _cross_check(contract)
     return contract
@@ -491,11 +505,18 @@ def bundle(name: str) -> dict[str, Any]:
     }
 
 
+@cache
+def _tokens(pointer: str) -> tuple[str, ...]:
+    """A JSON pointer's reference tokens, unescaped (pointers come from contracts: few, cached)."""
+    if not pointer:
+        return ()
+    return tuple(raw.replace("~1", "/").replace("~0", "~") for raw in pointer.lstrip("/").split("/"))
+
+
 def resolve_pointer(doc: Any, pointer: str) -> Any:
     """The value at a JSON pointer, or None where the path does not exist."""
     cur = doc
-    for raw in pointer.lstrip("/").split("/") if pointer else []:
-        key = raw.replace("~1", "/").replace("~0", "~")
+    for key in _tokens(pointer):
         if isinstance(cur, dict):
             cur = cur.get(key)
         elif isinstance(cur, list) and key.isdigit() and int(key) < len(cur):

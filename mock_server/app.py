@@ -19,9 +19,8 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 def create_app(settings: Settings | None = None) -> Starlette:
     state = MockState(settings or Settings())
     vendors = [cls(state) for name, cls in VENDORS.items() if name in state.contracts]
-    routes = admin.Admin(state).routes()
-    for vendor in vendors:
-        routes.extend(vendor.routes())
+    routes = [route for vendor in vendors for route in vendor.routes()]  # the hot paths match first
+    routes += admin.Admin(state).routes()
     routes.append(_fallback(vendors))
     app = Starlette(routes=routes)
     app.state.mock = state
