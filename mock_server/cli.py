@@ -71,7 +71,9 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        http=protocol.protocol_class(header_timeout=settings.header_timeout),
+        http=protocol.protocol_class(
+            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout
+        ),
         log_level=settings.log_level,
         access_log=False,
         lifespan="off",

@@ -24,6 +24,7 @@ from contracts.model import Contract, Endpoint, ErrorCode
 from mock_server import faults, network
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.journal import ANONYMOUS, Entry, body_text, header_text
+from mock_server.protocol import body_timed_out
 from mock_server.state import MockState
 from mock_server.tasks import Task, TaskView
 
@@ -283,8 +284,7 @@ class Vendor:
 
     async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
         try:
-            settings = self.state.settings
-            call.body = await _read_body(call.request, settings.max_body_bytes, settings.body_timeout)
+            call.body = await _read_body(call.request, self.state.settings.max_body_bytes)
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = self.authenticate(call)
             for name, value in call.endpoint.headers.items():
@@ -344,22 +344,22 @@ def _entry(call: Call) -> Entry:
     )
 
 
-async def _read_body(request: Request, limit: int, deadline: float) -> bytes:
-    """The whole body, refusing one over ``limit`` bytes or still arriving after ``deadline`` s."""
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing one over ``limit`` bytes or one the protocol cut short at its
+    deadline (a slow drip)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(deadline):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
-                chunks.append(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
     except ClientDisconnect:
         pass
-    except TimeoutError:
-        raise BodyTooSlow from None
+    if body_timed_out(request.scope):
+        raise BodyTooSlow
     return b"".join(chunks)

@@ -7,6 +7,10 @@ CI jobs hammer needs from its connections.
   invalid HTTP request (uvicorn's plain 400, then the connection closes).
 - Headers must arrive within ``HEADER_TIMEOUT`` seconds of a connection opening or a request
   starting; a client that stalls or drips them has its connection closed.
+- A body must arrive within ``BODY_TIMEOUT`` seconds of its first byte: past that, the app's
+  ``receive`` ends the body early and ``body_timed_out(scope)`` says so (the vendor answers its
+  invalid-body error), and the connection closes after the answer. The timer is only set for a body
+  that did not come whole with its headers, so the usual small request pays nothing for it.
 """
 
 from __future__ import annotations
@@ -18,22 +22,31 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TRANSPORT = "tryon_mock.transport"
+BODY_TIMED_OUT = "tryon_mock.body_timed_out"
 MAX_HEADER_BYTES = 256 * 1024
 HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT = 30.0
 
 
 class HeadersTooLarge(ValueError):
     pass
 
 
+def body_timed_out(scope: Scope) -> bool:
+    """Whether the protocol cut this request's body short at its deadline."""
+    return bool((scope.get("extensions") or {}).get(BODY_TIMED_OUT))
+
+
 class MockProtocol(HttpToolsProtocol):
     max_header_bytes = MAX_HEADER_BYTES
     header_timeout = HEADER_TIMEOUT
+    body_timeout = BODY_TIMEOUT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_bytes = 0
         self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         inner = self.app
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +61,18 @@ class MockProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._headers_arrived()
+        self._body_arrived()
         super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        cycle = self.cycle
+        if self._body_timer is None and cycle is not None and cycle.more_body and not cycle.response_complete:
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow, cycle)
+
+    def on_message_complete(self) -> None:
+        self._body_arrived()
+        super().on_message_complete()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -74,6 +98,21 @@ class MockProtocol(HttpToolsProtocol):
             self._header_timer.cancel()
             self._header_timer = None
 
+    def _body_arrived(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_too_slow(self, cycle: Any) -> None:
+        self._body_timer = None
+        if cycle is not self.cycle or not cycle.more_body or cycle.response_complete:
+            return
+        extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
+        extensions[BODY_TIMED_OUT] = True
+        cycle.keep_alive = False  # the rest of the body may still come: no next request on this line
+        cycle.more_body = False
+        cycle.message_event.set()
+
     def _headers_too_slow(self) -> None:
         self._header_timer = None
         if self.cycle is None or self.cycle.response_complete:  # never while an answer is going out
@@ -81,8 +120,14 @@ class MockProtocol(HttpToolsProtocol):
 
 
 def protocol_class(
-    max_header_bytes: int = MAX_HEADER_BYTES, header_timeout: float = HEADER_TIMEOUT
+    max_header_bytes: int = MAX_HEADER_BYTES,
+    header_timeout: float = HEADER_TIMEOUT,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> type[asyncio.Protocol]:
-    """The mock's protocol, with these header limits."""
-    limits = {"max_header_bytes": max_header_bytes, "header_timeout": header_timeout}
+    """The mock's protocol, with these limits."""
+    limits = {
+        "max_header_bytes": max_header_bytes,
+        "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+    }
     return type("MockProtocol", (MockProtocol,), limits)

@@ -105,7 +105,9 @@ def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> 
         log_level="warning",
         access_log=False,
         lifespan="off",
-        http=protocol.protocol_class(header_timeout=settings.header_timeout),
+        http=protocol.protocol_class(
+            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout
+        ),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)
