@@ -260,7 +260,7 @@ class Vendor:
                 state,
                 vendor.contract,
                 endpoint,
-                request_id=str(state.ids.uuid()),
+                request_id=state.ids.uuid(),
                 task_id=request.path_params.get("task_id"),
             )
             entry = _entry(call)

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import SplitResult, urlsplit
 
 import anyio
@@ -123,6 +124,7 @@ class Fetcher:
             return Fetched(None, UNREACHABLE)
 
 
+@lru_cache(maxsize=4096)  # the same image URLs come again and again
 def _split(url: str) -> SplitResult | None:
     """The URL's parts, or None for text no URL parser accepts (a bad IPv6 host, a bad port)."""
     try:

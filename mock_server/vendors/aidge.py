@@ -155,7 +155,7 @@ class Aidge(Vendor):
             raise call.fail("quota.exhausted")
         pending = call.deferred_faults()
         failure = pending.pop("task", None)
-        task_id = str(self.state.ids.uuid())
+        task_id = self.state.ids.uuid()
         tasks = self.state.new_batch(
             self.contract,
             op,
@@ -185,9 +185,7 @@ class Aidge(Vendor):
         if not items or not all(isinstance(i, dict) for i in items):
             raise call.fail("body.invalid", detail=name)
         for item in items:
-            found = self.contract.request_violation(
-                self.contract.validator(op.request_schema).iter_errors(item)
-            )
+            found = self.contract.request_violation(self.contract.violations(op.request_schema, item))
             if found:
                 error, _, pointer = found
                 raise VendorError(error, detail=_field(pointer))

@@ -81,7 +81,7 @@ class DashScope(Vendor):
         task = self.state.new_task(
             self.contract,
             op,
-            task_id=str(self.state.ids.uuid()),
+            task_id=self.state.ids.uuid(),
             tenant=call.tenant or "",
             doc=doc,
             own_host=call.own_host,
