@@ -79,7 +79,7 @@ class AILabTools(Vendor):
     async def submit(self, call: Call) -> Response:
         op = next(o for o in self.contract.operations.values() if o.endpoint == call.endpoint.id)
         doc = await self._form(call, op)
-        found = self.contract.request_violation(self.contract.validator(op.request_schema).iter_errors(doc))
+        found = self.contract.request_violation(self.contract.violations(op.request_schema, doc))
         if found:
             error, keyword, pointer = found
             field = pointer.strip("/").split("/")[0]
