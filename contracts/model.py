@@ -134,6 +134,8 @@ class Endpoint:
     carrier_media_types: tuple[str, ...] = ()
     summary: str = ""
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # target endpoint id -> link
+    # documented examples: "request" (as sent) and "responses" ("<status>" or "<status>:<name>" -> body)
+    examples: Mapping[str, Any] = field(default_factory=dict)
 
     def response_schema(self, status: int) -> str | None:
         """The schema file for an answer of this HTTP status (exact, then 4XX-style, then default)."""
@@ -142,6 +144,15 @@ class Endpoint:
             if key in self.responses:
                 return self.responses[key]
         return None
+
+    def example_schema(self, key: str) -> str | None:
+        """The schema file a response example follows: ``"<status>"`` the answer of that status;
+        ``"<status>:<name>"`` a named error answer, which under a documented success status is the
+        ``default`` (error) schema, as vendors that answer errors with HTTP 200 (Aidge) use it."""
+        status, _, name = key.partition(":")
+        if name and status.startswith("2") and status in self.responses:
+            return self.responses.get("default")
+        return self.response_schema(int(status))
 
 
 @dataclass(frozen=True)
@@ -368,7 +379,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
 
 
 def _cross_check(c: Contract) -> None:
-    for problem in (*_reference_problems(c), *_shape_problems(c)):
+    for problem in (*_reference_problems(c), *_shape_problems(c), *_example_problems(c)):
         raise ContractError(f"{c.name}: {problem}")
 
 
@@ -403,6 +414,22 @@ def _shape_problems(c: Contract) -> Iterator[str]:
     statuses = set(c.lifecycle.statuses)
     if not c.lifecycle.terminal <= statuses or not c.lifecycle.cancelable <= statuses:
         yield "lifecycle names a status it does not define"
+
+
+def _example_problems(c: Contract) -> Iterator[str]:
+    """Examples the exported documents could not place: a request for an endpoint that takes none,
+    an answer of a status the endpoint does not document, a named error without an error schema."""
+    for endpoint in c.endpoints:
+        takes = bool(endpoint.request_schema or endpoint.carrier_fields) or any(
+            op.endpoint == endpoint.id for op in c.operations.values()
+        )
+        if "request" in endpoint.examples and not takes:
+            yield f"endpoint {endpoint.id} has a request example but takes no request"
+        documented = {s for s in endpoint.responses if s != "default"}
+        documented |= {str(e.http_status) for e in c.errors if e.can_occur(endpoint.kind)}
+        for key in endpoint.examples.get("responses", {}):
+            if key.partition(":")[0] not in documented or not endpoint.example_schema(key):
+                yield f"endpoint {endpoint.id} has an example of an undocumented answer {key!r}"
 
 
 def _error(e: dict[str, Any]) -> ErrorCode:
@@ -448,6 +475,7 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         carrier_media_types=tuple(e["carrier"]["media_types"]) if "carrier" in e else (),
         summary=e.get("summary", ""),
         links=MappingProxyType(dict(e.get("links", {}))),
+        examples=MappingProxyType(dict(e.get("examples", {}))),
     )
 
 

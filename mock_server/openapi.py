@@ -1,7 +1,8 @@
 """An OpenAPI 3.1 document per vendor, generated from its contract: every path and method, the
 security schemes, request bodies (JSON, form and multipart) and query parameters, responses with
-their schemas, and the error table as documented responses. For Prism, Swagger UI, code
-generators and Schemathesis; ``tryon-mock openapi --vendor V`` and ``GET /_mock/openapi/V.json``."""
+their schemas, the error table as documented responses, and the contract's documented examples
+next to the schemas they follow. For Prism, Swagger UI, code generators and Schemathesis;
+``tryon-mock openapi --vendor V`` and ``GET /_mock/openapi/V.json``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from mock_server import __version__
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 SUFFIX = ".schema.json"
+DOCUMENTED = "documented"  # the name of a request example
+FORM = "application/x-www-form-urlencoded"
 
 
 def document(contract: Contract, server_url: str = "http://127.0.0.1:8000") -> dict[str, Any]:
@@ -78,13 +81,17 @@ def _operation(contract: Contract, endpoint: Endpoint, path: str, operation_id: 
         for name, value in endpoint.headers.items()
     ]
     body = _body(contract, endpoint)
+    request = copy.deepcopy(endpoint.examples.get("request"))  # the document may be changed by its user
     if endpoint.method == "GET" and endpoint.request_schema:
-        parameters += _query(contract.schemas[endpoint.request_schema])
+        parameters += _query(contract.schemas[endpoint.request_schema], request)
     elif body:
+        if request is not None:
+            _request_examples(body, request)
         op["requestBody"] = {"required": True, "content": body}
     if parameters:
         op["parameters"] = parameters
     op["responses"] = _responses(contract, endpoint)
+    _response_examples(endpoint, op["responses"])
     if endpoint.links:
         op["responses"]["200"]["links"] = {
             target: {"operationId": target, **link} for target, link in endpoint.links.items()
@@ -92,12 +99,46 @@ def _operation(contract: Contract, endpoint: Endpoint, path: str, operation_id: 
     return op
 
 
-def _query(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _query(schema: Mapping[str, Any], example: Any = None) -> list[dict[str, Any]]:
+    """The query parameters of a GET, each with its value from the request example when it has one."""
     required = set(schema.get("required", ()))
-    return [
-        {"name": name, "in": "query", "required": name in required, "schema": sub}
-        for name, sub in schema.get("properties", {}).items()
-    ]
+    example = example if isinstance(example, dict) else {}
+    parameters = []
+    for name, sub in schema.get("properties", {}).items():
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": sub}
+        if name in example:
+            parameter["examples"] = {DOCUMENTED: {"value": example[name]}}
+        parameters.append(parameter)
+    return parameters
+
+
+def _request_examples(content: dict[str, Any], example: Any) -> None:
+    """The request example on each media type of the body where it fits: as is for JSON; for a
+    form only when it is flat text fields; for multipart, whose example holds the text fields but
+    not the files, as each text field's own example."""
+    for media, body in content.items():
+        if media.startswith("multipart/"):
+            schema = body["schema"]
+            for branch in schema.get("oneOf", [schema]):
+                fields = branch.get("properties", {})
+                for name, value in example.items():
+                    if name in fields:
+                        fields[name] = {**fields[name], "examples": [value]}
+            continue
+        flat = isinstance(example, dict) and all(isinstance(v, str) for v in example.values())
+        if media != FORM or flat:
+            body["examples"] = {DOCUMENTED: {"value": example}}
+
+
+def _response_examples(endpoint: Endpoint, responses: dict[str, Any]) -> None:
+    """Each documented answer as a named example of its status's content: ``success``, ``error``,
+    or its own name (an error answered with a success status, as Aidge does, next to the success)."""
+    for key, answer in endpoint.examples.get("responses", {}).items():
+        status, _, name = key.partition(":")
+        content = responses.get(status, {}).get("content", {}).get(endpoint.content_type)
+        if content is not None:  # the contract's cross-check makes sure the status is documented
+            name = name or ("success" if status.startswith("2") else "error")
+            content.setdefault("examples", {})[name] = {"value": copy.deepcopy(answer)}
 
 
 def _body(contract: Contract, endpoint: Endpoint) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 import contracts
 from mock_server.cli import main
-from mock_server.openapi import document
+from mock_server.openapi import DOCUMENTED, document
 
 VENDORS = contracts.vendor_names()
 
@@ -55,6 +56,68 @@ def test_multipart_images_are_files_and_carried_documents_are_json_text() -> Non
     assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
     carried = content["application/json"]["schema"]["properties"]["requestParams"]
     assert carried["contentMediaType"] == "application/json"
+
+
+def violations(doc: dict[str, Any], schema: dict[str, Any], value: Any) -> list[str]:
+    """What ``value`` breaks of a schema of the document, its ``#/components/schemas/...``
+    references resolved in the document."""
+    root = {"allOf": [schema], "components": doc["components"]}  # "#/..." resolves against this root
+    checker = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [e.message for e in checker.iter_errors(value)]
+
+
+def test_references_resolve_when_examples_are_checked() -> None:
+    doc = document(contracts.load("dashscope"))
+    assert violations(doc, {"$ref": "#/components/schemas/task.response"}, {"output": {}})
+
+
+def request_examples(op: dict[str, Any]) -> tuple[list[Any], dict[str, Any], list[tuple[Any, Any]]]:
+    """Where an operation shows its request example: whole bodies (JSON and form media types), the
+    fields it shows one by one (query parameters, multipart text fields), and (schema, value) pairs."""
+    whole: list[Any] = []
+    fields: dict[str, Any] = {}
+    placed: list[tuple[Any, Any]] = []
+    for parameter in op.get("parameters", []):
+        if "examples" in parameter:
+            fields[parameter["name"]] = parameter["examples"][DOCUMENTED]["value"]
+            placed.append((parameter["schema"], fields[parameter["name"]]))
+    for media, body in op.get("requestBody", {}).get("content", {}).items():
+        if media.startswith("multipart/"):
+            for name, schema in body["schema"]["properties"].items():
+                if "examples" in schema:
+                    fields[name] = schema["examples"][0]
+                    placed.append((schema, fields[name]))
+        else:
+            assert "examples" in body, (op["operationId"], media)
+            whole.append(body["examples"][DOCUMENTED]["value"])
+            placed.append((body["schema"], whole[-1]))
+    return whole, fields, placed
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_documented_example_is_exported_next_to_its_schema(vendor: str) -> None:
+    """The request example on the request body (each JSON or form media type; each text field of a
+    multipart form) or the query parameters; each answer under its status, named ``success``,
+    ``error`` or by its contract name; each valid against the schema it sits next to."""
+    contract = contracts.load(vendor)
+    doc = document(contract)
+    by_id = {op["operationId"]: op for item in doc["paths"].values() for op in item.values()}
+    for endpoint in contract.endpoints:
+        op = by_id[endpoint.id]
+        whole, fields, placed = request_examples(op)
+        if "request" in endpoint.examples:
+            request = endpoint.examples["request"]
+            assert all(w == request for w in whole) and (whole or fields == request), endpoint.id
+        else:
+            assert not placed, endpoint.id
+        for key, answer in endpoint.examples.get("responses", {}).items():
+            status, _, name = key.partition(":")
+            content = op["responses"][status]["content"][endpoint.content_type]
+            name = name or ("success" if status.startswith("2") else "error")
+            assert content["examples"][name] == {"value": answer}, (endpoint.id, key)
+            placed.append((content["schema"], answer))
+        for schema, value in placed:
+            assert violations(doc, schema, value) == [], (endpoint.id, value)
 
 
 def test_gateway_errors_document_their_headers() -> None:
