@@ -4,7 +4,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN    := $(VENV)/bin
 
-.PHONY: serve test lint bench-verify clean
+.PHONY: serve test lint bench-verify bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(BIN)/python
 bench-verify: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m bench.verify_speed $(EXAMPLES)
+
+# `make bench`: our mock against Stoplight Prism under wrk: req/s, p50/p99, errors, RSS, start-up
+# times, RSS after 1M requests, and the targets (see bench/README.md). BENCH_ARGS="--million 100000".
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
