@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -67,17 +68,12 @@ class _Server(uvicorn.Server):
 
 
 def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        http=protocol.protocol_class(
-            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout
-        ),
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="off",
-    )
+    config = protocol.uvicorn_config(app, settings)
+    # Everything made at start-up (contracts, validators, modules) leaves the collector's view and
+    # young collections run less often: a full collection no longer walks ~100k start-up objects
+    # in the middle of a request (the p99 of a DashScope submit at 16 connections: 18 -> 8 ms).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     file: StateFile | None = getattr(app.state, "state_file", None)
     try:
         _Server(config, app.state.mock, out, file).run()

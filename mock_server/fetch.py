@@ -74,7 +74,7 @@ class Fetcher:
     def private(self, url: str) -> bool:
         """Whether an internal source that answers per tenant serves ``url``."""
         parts = _split(url)
-        return parts is not None and any(parts.path.startswith(p) for p in self._private)
+        return parts is not None and parts.path.startswith(tuple(self._private))
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""

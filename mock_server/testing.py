@@ -98,17 +98,7 @@ def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> 
     """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
     settings = settings or Settings(port=0)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        http=protocol.protocol_class(
-            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout
-        ),
-    )
+    config = protocol.uvicorn_config(app, settings, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)
     thread.start()
