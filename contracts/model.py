@@ -235,13 +235,18 @@ class Contract:
     def validator(self, schema_file: str) -> Draft202012Validator:
         return self.validators[schema_file]
 
+    def is_valid(self, schema_file: str, doc: Any) -> bool:
+        """Whether the document follows the schema (the compiled validator; the Python one for
+        text Rust cannot hold, such as a lone surrogate)."""
+        try:
+            return bool(self.compiled[schema_file].is_valid(doc))
+        except ValueError:
+            return not any(True for _ in self.validators[schema_file].iter_errors(doc))
+
     def violations(self, schema_file: str, doc: Any) -> Iterator[ValidationError]:
         """The document's violations of a schema (none at all, fast, for a valid one)."""
-        try:
-            if self.compiled[schema_file].is_valid(doc):
-                return iter(())
-        except ValueError:  # text Rust cannot hold (a lone surrogate): the Python validator decides
-            pass
+        if self.is_valid(schema_file, doc):
+            return iter(())
         return self.validators[schema_file].iter_errors(doc)
 
     def request_error(self, violations: Iterator[ValidationError]) -> ErrorCode | None:

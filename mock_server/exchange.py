@@ -160,7 +160,9 @@ class Call:
 
     def validate(self, doc: Any, schema_file: str) -> None:
         """Raise the vendor's error for the first violation of a request schema, if any."""
-        error = self.contract.request_error(self.contract.violations(schema_file, doc))
+        if self.contract.is_valid(schema_file, doc):
+            return
+        error = self.contract.request_error(self.contract.validators[schema_file].iter_errors(doc))
         if error:
             raise VendorError(error)
 

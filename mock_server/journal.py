@@ -13,7 +13,7 @@ HEADERS_KEPT = 64  # headers kept of one request
 ANONYMOUS = "-"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     seq: int
     time: float  # mock time

@@ -41,7 +41,7 @@ OSS_ERRORS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recipe:
     """How to draw one result image: ``kind`` tryon (base + garments) or parsing/crop of a part."""
 
@@ -90,6 +90,11 @@ class Results:
         while len(self._recipes) > self.max_recipes:
             old, _ = self._recipes.popitem(last=False)
             self._forget(old)
+
+    def drop(self, key: str) -> None:
+        """Forget a result: its recipe and any image drawn for it."""
+        if self._recipes.pop(key, None) is not None:
+            self._forget(key)
 
     def recipe(self, key: str) -> Recipe | None:
         return self._recipes.get(key)

@@ -50,7 +50,7 @@ class MockState:
         self.contracts: dict[str, Contract] = {n: contracts.load(n) for n in names}
         self.clock = Clock(speed=settings.speed)
         self.ids = IdSource(settings.seed)
-        self.tasks = TaskStore(per_tenant=settings.tasks_per_tenant)
+        self.tasks = TaskStore(per_tenant=settings.tasks_per_tenant, on_forget=self._drop_results)
         self.faults = FaultBook(seed=settings.seed)
         self.journal = Journal(per_tenant=settings.journal_per_tenant)
         self.credentials = Credentials(self.contracts)
@@ -62,6 +62,8 @@ class MockState:
         self.timing: Timing = settings.timing
         self.tenant_timing: dict[str, Timing] = {}
         self._facts: OrderedDict[tuple[str | None, str], images.ImageFacts] = OrderedDict()
+        self._checks: dict[tuple[Any, ...], ImageCheck] = {}  # verdicts on cached facts only
+        self._plans: dict[tuple[Any, ...], Plan] = {}
         self.fetcher.mount("/_mock/assets/", self._asset)
         self.fetcher.mount(UPLOADS, self._upload, private=True)
         self.fetcher.mount("/_mock/results/", self._result)
@@ -118,6 +120,31 @@ class MockState:
     async def check_images(
         self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str | None
     ) -> ImageCheck:
+        """The first image error of a request, if any. The verdict for the same URLs is kept while
+        every image in it is a cached fact (the same bytes give the same verdict)."""
+        urls = tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
+        if not all(u is None or isinstance(u, str) for u in urls):
+            return await self._check_images(contract, operation, doc, own_host, tenant)
+        facts_keys = [self._facts_key(u, tenant) for u in urls if u]
+        key = (contract.name, operation.name, urls, own_host, *facts_keys)
+        kept = self._checks.get(key)
+        if kept is not None:
+            return kept
+        checked = await self._check_images(contract, operation, doc, own_host, tenant)
+        if all(k in self._facts for k in facts_keys):
+            self._checks[key] = checked
+            while len(self._checks) > FACTS_CACHE:
+                self._checks.pop(next(iter(self._checks)))
+        return checked
+
+    def _facts_key(self, url: str, tenant: str | None) -> tuple[str | None, str]:
+        """Where an image's facts are cached: by URL (an upload's per tenant too: only its owner
+        reads it)."""
+        return (tenant if self.fetcher.private(url) else None, url)
+
+    async def _check_images(
+        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str | None
+    ) -> ImageCheck:
         facts: dict[str, images.ImageFacts] = {}
         for item in operation.images:
             url = resolve_pointer(doc, item.pointer)
@@ -142,7 +169,7 @@ class MockState:
         self, url: str, role: str, own_host: str, tenant: str | None
     ) -> tuple[images.ImageFacts | None, str]:
         """What an image shows, cached per URL (an upload's per tenant too: only its owner reads it)."""
-        key = (tenant if self.fetcher.private(url) else None, url)
+        key = self._facts_key(url, tenant)
         cached = self._facts.get(key)
         if cached is not None:
             self._facts.move_to_end(key)
@@ -182,9 +209,8 @@ class MockState:
         ``group`` and ``position`` place it in a batch: each later item starts the operation's
         ``stagger_seconds`` later. ``results`` overrides the operation's number of results.
         """
-        timing = self.timing_for(tenant)
-        plan = Plan.make(
-            contract.lifecycle, operation, timing, error, delay=position * operation.stagger_seconds
+        plan = self._plan(
+            contract, operation, self.timing_for(tenant), error, position * operation.stagger_seconds
         )
         count = results or operation.results
         urls = {i.pointer: resolve_pointer(doc, i.pointer) for i in operation.images}
@@ -223,6 +249,24 @@ class MockState:
             )
             self.results.add(result_key(task_id, index), recipe)
         return self.tasks.add(task)
+
+    def _plan(
+        self, contract: Contract, operation: Operation, timing: Timing, error: ErrorCode | None, delay: float
+    ) -> Plan:
+        """A task's timeline; the same inputs give the same plan, so plans are shared."""
+        key = (contract.name, operation.name, timing, error.id if error else None, delay)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = Plan.make(contract.lifecycle, operation, timing, error, delay=delay)
+            self._plans[key] = plan
+            while len(self._plans) > FACTS_CACHE:
+                self._plans.pop(next(iter(self._plans)))
+        return plan
+
+    def _drop_results(self, task: Task) -> None:
+        """A task left the store: its result images go with it (so recipes stay as bounded as tasks)."""
+        for key in self.result_keys(task):
+            self.results.drop(key)
 
     def new_batch(
         self,

@@ -8,7 +8,7 @@ its timeline it is. Progress can also be counted in polls instead of seconds.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ from mock_server.timing import Timing
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A task's timeline: non-terminal statuses with their durations, then its outcome."""
 
@@ -53,7 +53,7 @@ class Plan:
         return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskView:
     """What a task looks like at one moment."""
 
@@ -69,7 +69,7 @@ class TaskView:
         return self.ended is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     id: str
     tenant: str
@@ -148,8 +148,9 @@ class Task:
 class TaskStore:
     """Tasks by tenant, each tenant holding at most ``per_tenant`` (oldest evicted first)."""
 
-    def __init__(self, per_tenant: int = 10_000) -> None:
+    def __init__(self, per_tenant: int = 10_000, on_forget: Callable[[Task], None] | None = None) -> None:
         self.per_tenant = per_tenant
+        self._on_forget = on_forget  # told of every task that leaves (evicted, expired, cleared)
         self._tenants: dict[str, OrderedDict[str, Task]] = {}
         self._by_id: dict[str, Task] = {}
         self._groups: dict[tuple[str, str], list[Task]] = {}
@@ -222,6 +223,8 @@ class TaskStore:
 
     def _forget(self, task: Task) -> None:
         self._by_id.pop(task.id, None)
+        if self._on_forget is not None:
+            self._on_forget(task)
         if task.group is None:
             return
         key = (task.tenant, task.group)

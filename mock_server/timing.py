@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
 
@@ -31,7 +32,7 @@ class Timing:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
-    @property
+    @cached_property
     def polls(self) -> int | None:
         return parse_progress(self.progress)
 

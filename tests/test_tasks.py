@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 import contracts
+from mock_server import Settings, create_app
 from mock_server.tasks import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Plan, Task, TaskStore
 from mock_server.timing import Timing
+from tests.conftest import DashScopeCaller
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
@@ -75,3 +78,21 @@ def test_store_forgets_tasks_after_retention() -> None:
     assert store.get("k", "t", end + 5, retention=10) is not None
     assert store.get("k", "t", end + 11, retention=10) is None
     assert store.count() == 0
+
+
+def test_an_evicted_tasks_result_images_go_with_it() -> None:
+    """Recipes of result images are as bounded as tasks: when a tenant's oldest task is evicted,
+    its result link answers OSS's NoSuchKey, and the mock holds recipes for the kept tasks only."""
+    app = create_app(Settings(tasks_per_tenant=3, speed=0))
+    with TestClient(app) as client:
+        ds = DashScopeCaller(client)
+        first = ds.task_id()
+        ds.advance(3600)
+        link = ds.output(first)["image_url"]
+        assert client.get(link).status_code == 200
+        for _ in range(3):
+            ds.task_id()
+        assert app.state.mock.tasks.find(first) is None
+        gone = client.get(link)
+        assert gone.status_code == 404 and "<Code>NoSuchKey</Code>" in gone.text
+        assert len(app.state.mock.results.recipes()) == 3 * OP.results
