@@ -32,10 +32,6 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 
 
-class HeadersTooLarge(ValueError):
-    pass
-
-
 def body_timed_out(scope: Scope) -> bool:
     """Whether the protocol cut this request's body short at its deadline."""
     return bool((scope.get("extensions") or {}).get(BODY_TIMED_OUT))
@@ -48,8 +44,8 @@ class MockProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._header_started: float | None = None  # when the headers being read began to come
         self._header_bytes = 0
-        self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         inner = self.app
 
@@ -61,46 +57,47 @@ class MockProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._wait_for_headers()
+        self._header_started = self.loop.time()
+        _watch(self.loop, self.server_state, min(1.0, self.header_timeout / 4))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._headers_arrived()
+        self._header_started = None
         self._body_arrived()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        reading_headers = self._header_started is not None
+        if reading_headers:
+            self._header_bytes += len(data)
         super().data_received(data)
+        still_reading = reading_headers and self._header_started is not None
+        if still_reading and self._header_bytes > self.max_header_bytes:
+            if not self.transport.is_closing():
+                self.send_400_response("Request headers too large.")
+            return
         cycle = self.cycle
         if self._body_timer is None and cycle is not None and cycle.more_body and not cycle.response_complete:
             self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow, cycle)
 
-    def on_message_complete(self) -> None:
-        self._body_arrived()
-        super().on_message_complete()
-
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._header_bytes = 0
-        self._wait_for_headers()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_bytes += len(name) + len(value)
-        if self._header_bytes > self.max_header_bytes:
-            raise HeadersTooLarge  # httptools reports it as a parser error: uvicorn's 400
-        super().on_header(name, value)
+        if self._header_started is None:
+            self._header_started = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self._headers_arrived()
+        self._header_started, self._header_bytes = None, 0
         super().on_headers_complete()
 
-    def _wait_for_headers(self) -> None:
-        self._headers_arrived()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+    def on_message_complete(self) -> None:
+        if self._body_timer is not None:
+            self._body_arrived()
+        super().on_message_complete()
 
-    def _headers_arrived(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+    def headers_overdue(self, now: float) -> bool:
+        """Still reading headers ``header_timeout`` after they began (never while answering)."""
+        started = self._header_started
+        answering = self.cycle is not None and not self.cycle.response_complete
+        return started is not None and now - started > self.header_timeout and not answering
 
     def _body_arrived(self) -> None:
         if self._body_timer is not None:
@@ -117,10 +114,29 @@ class MockProtocol(HttpToolsProtocol):
         cycle.more_body = False
         cycle.message_event.set()
 
-    def _headers_too_slow(self) -> None:
-        self._header_timer = None
-        if self.cycle is None or self.cycle.response_complete:  # never while an answer is going out
-            self.transport.close()
+
+SWEEPING = "tryon_mock_sweeping"  # set on a server's state while its sweep is scheduled
+
+
+def _watch(loop: asyncio.AbstractEventLoop, server_state: Any, every: float) -> None:
+    """One sweep per server, every ``every`` seconds while it has connections, closes those whose
+    headers are overdue: cheaper than a timer set and cancelled for every request."""
+    if getattr(server_state, SWEEPING, False):
+        return
+    setattr(server_state, SWEEPING, True)
+    connections: set[Any] = server_state.connections
+
+    def sweep() -> None:
+        now = loop.time()
+        for connection in list(connections):
+            if isinstance(connection, MockProtocol) and connection.headers_overdue(now):
+                connection.transport.close()
+        if connections:
+            loop.call_later(every, sweep)
+        else:
+            setattr(server_state, SWEEPING, False)
+
+    loop.call_later(every, sweep)
 
 
 def protocol_class(
