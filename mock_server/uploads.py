@@ -30,6 +30,9 @@ class Uploads:
     def put(self, upload: Upload) -> Upload:
         if len(upload.data) > self.max_file:
             raise UploadTooLarge(f"an upload holds at most {self.max_file} bytes")
+        old = self._items.pop(upload.id, None)
+        if old is not None:  # the same id again (content-addressed uploads): counted once
+            self._total -= len(old.data)
         self._items[upload.id] = upload
         self._total += len(upload.data)
         while self._total > self.max_total:

@@ -259,6 +259,20 @@ def test_submits_get_distinct_task_and_request_ids(client: TestClient) -> None:
     assert sorted(t["id"] for t in tasks) == sorted(a["task_id"] for a in answers)
 
 
+def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient) -> None:
+    """Files are kept by content per tenant: resubmitting the same images adds no upload, and
+    another tenant's identical files are its own uploads (it still cannot read this tenant's)."""
+    state = client.app.state.mock  # type: ignore[attr-defined]
+    for _ in range(3):
+        assert_public_ok(submit(client, PRO))
+    mine = state.uploads.all()
+    assert len(mine) == len(FILES[PRO]) and {u.tenant for u in mine} == {KEY}
+    client.post("/_mock/credentials", json={"ailabtools": [{"api_key": "other-key"}]}).raise_for_status()
+    assert_public_ok(submit(client, PRO, headers={**HEADERS, "ailabapi-api-key": "other-key"}))
+    theirs = [u for u in state.uploads.all() if u.tenant == "other-key"]
+    assert len(theirs) == len(FILES[PRO]) and not {u.id for u in theirs} & {u.id for u in mine}
+
+
 # -- image rules --------------------------------------------------------------------------------
 
 SUBMIT_RULES = [

@@ -124,16 +124,14 @@ class AILabTools(Vendor):
         doc = {name: value for name, value in form.fields.items() if name not in image_fields}
         digests: dict[str, str] = {}
         for name, part in form.files.items():
+            digest = hashlib.sha256(part.data).hexdigest()
+            # the same bytes from the same tenant are one upload: stored once, inspected once
+            upload_id = hashlib.sha256(f"{call.tenant}:{digest}".encode()).hexdigest()[:24]
             upload = self.state.uploads.put(
-                Upload(
-                    id=self.state.ids.hex(24),
-                    data=part.data,
-                    media_type=part.content_type,
-                    tenant=call.tenant,
-                )
+                Upload(id=upload_id, data=part.data, media_type=part.content_type, tenant=call.tenant)
             )
             doc[name] = f"{call.base_url}{UPLOADS}{upload.id}"
-            digests[name] = "sha256:" + hashlib.sha256(part.data).hexdigest()
+            digests[name] = "sha256:" + digest
         call.params = {**doc, **digests}
         return doc
 
