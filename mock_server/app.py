@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mock_server import admin, persistence, scenario
 from mock_server.exchange import Vendor
@@ -19,16 +23,45 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 def create_app(settings: Settings | None = None) -> Starlette:
     state = MockState(settings or Settings())
     vendors = [cls(state) for name, cls in VENDORS.items() if name in state.contracts]
-    routes = [route for vendor in vendors for route in vendor.routes()]  # the hot paths match first
-    routes += admin.Admin(state).routes()
-    routes.append(_fallback(vendors))
-    app = Starlette(routes=routes)
+    hot = [route for vendor in vendors for route in vendor.routes()]  # matched first
+    app = MockApp(routes=[*hot, *admin.Admin(state).routes(), _fallback(vendors)])
+    app.take_exact(hot)
     app.state.mock = state
     if state.settings.state_file:
         app.state.state_file = persistence.open_into(state, state.settings.state_file)
     if state.settings.scenario:
         scenario.apply(state, scenario.load(state.settings.scenario))
     return app
+
+
+class MockApp(Starlette):
+    """Starlette, with the vendors' fixed paths looked up in a dict and called straight away: the
+    same endpoint Starlette's router would reach, without walking its middleware and route list
+    (a tenth of a DashScope submit's time). Paths with parameters, the admin API and unknown paths
+    take Starlette's way. An exception escaping an endpoint reaches uvicorn, which answers the
+    same plain 500 Starlette's error middleware would."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exact: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
+
+    def take_exact(self, routes: list[Route]) -> None:
+        """Serve these routes' fixed paths by lookup (the first route of a method and path wins,
+        as in Starlette's router)."""
+        for route in routes:
+            if "{" not in route.path:
+                for method in route.methods or ():
+                    self.exact.setdefault((method, route.path), route.endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.exact.get((scope.get("method", ""), scope.get("path", "")))
+        if endpoint is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        scope["path_params"] = {}
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def _fallback(vendors: list[Vendor]) -> Route:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,7 +13,8 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
-from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
+from mock_server.testing import serve_in_thread
+from tests.conftest import KEY, PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
 
 DS = contracts.load("dashscope")
 CODES = {str(e.code) for e in DS.errors}
@@ -196,3 +199,23 @@ def test_any_json_body_gets_a_documented_answer(ds: DashScopeCaller, body: dict,
         conforms(endpoint, response)
     else:
         assert_envelope(response, endpoint)
+
+
+def test_a_crash_in_a_handler_is_a_plain_500_and_the_server_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vendor paths are served by lookup, past Starlette's error middleware: an exception escaping a
+    handler must still be uvicorn's plain 500, journaled as 500, and the next request answered."""
+    with serve_in_thread() as server, httpx.Client(timeout=10, trust_env=False) as http:
+        state = server.state
+        original = state.check_images
+
+        async def crash(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug in the mock")
+
+        monkeypatch.setattr(state, "check_images", crash)
+        body = {"model": "aitryon", "input": person_on(f"{server.url}/_mock/assets/person.png")}
+        headers = {"Authorization": f"Bearer {KEY}", "X-DashScope-Async": "enable"}
+        answer = http.post(server.url + SYNTHESIS, json=body, headers=headers)
+        assert answer.status_code == 500 and answer.text == "Internal Server Error"
+        assert state.journal.query()[-1].status == 500
+        monkeypatch.setattr(state, "check_images", original)
+        assert http.post(server.url + SYNTHESIS, json=body, headers=headers).status_code == 200
