@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
@@ -29,8 +29,17 @@ class Incoming:
     method: str
     path: str
     query: str
-    headers: Mapping[str, str]  # case-insensitive lookups (Starlette's Headers)
+    headers: Mapping[str, str]  # names in lower case (``first_values`` or Starlette's Headers)
     body: bytes
+
+
+def first_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers (names lower-case) as a dict keeping each name's first value, as Starlette's
+    ``Headers.get`` reads them."""
+    found: dict[str, str] = {}
+    for name, value in items:
+        found.setdefault(name, value)
+    return found
 
 
 def appcode(headers: Mapping[str, str]) -> str | None:
@@ -57,7 +66,7 @@ def string_to_sign(req: Incoming) -> str:
         h.get("content-type", ""),
         h.get("date", ""),
     ]
-    block = "".join(f"{name}:{h.get(name, '')}\n" for name in signed_header_names(h))
+    block = "".join(f"{name}:{h.get(name.lower(), '')}\n" for name in signed_header_names(h))
     params: dict[str, str] = {}
     for key, value in parse_qsl(req.query, keep_blank_values=True):
         params.setdefault(key, value)
