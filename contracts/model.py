@@ -539,21 +539,25 @@ def bundle(name: str) -> dict[str, Any]:
 
 
 @cache
-def _tokens(pointer: str) -> tuple[str, ...]:
-    """A JSON pointer's reference tokens, unescaped (pointers come from contracts: few, cached)."""
+def _tokens(pointer: str) -> tuple[tuple[str, int], ...]:
+    """A JSON pointer's reference tokens, unescaped, each with its array index (-1 if none).
+    Pointers come from contracts: few, parsed once."""
     if not pointer:
         return ()
-    return tuple(raw.replace("~1", "/").replace("~0", "~") for raw in pointer.lstrip("/").split("/"))
+    keys = [raw.replace("~1", "/").replace("~0", "~") for raw in pointer.lstrip("/").split("/")]
+    return tuple((key, int(key) if key.isdigit() else -1) for key in keys)
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:
     """The value at a JSON pointer, or None where the path does not exist."""
     cur = doc
-    for key in _tokens(pointer):
+    for key, index in _tokens(pointer):
         if isinstance(cur, dict):
             cur = cur.get(key)
-        elif isinstance(cur, list) and key.isdigit() and int(key) < len(cur):
-            cur = cur[int(key)]
+            if cur is None:
+                return None
+        elif isinstance(cur, list) and 0 <= index < len(cur):
+            cur = cur[index]
         else:
             return None
     return cur

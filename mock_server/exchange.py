@@ -130,6 +130,18 @@ class Call:
         return public.rstrip("/") if public else str(self.request.base_url).rstrip("/")
 
     @property
+    def path(self) -> str:
+        """The request path (from the scope: cheaper than building Starlette's URL)."""
+        path: str = self.request.scope["path"]
+        return path
+
+    @property
+    def query(self) -> str:
+        """The raw query string."""
+        query: bytes = self.request.scope["query_string"]
+        return query.decode("latin-1")
+
+    @property
     def own_host(self) -> str:
         return self.request.headers.get("host", "")
 
@@ -337,8 +349,8 @@ def _entry(call: Call) -> Entry:
         vendor=call.contract.name,
         endpoint=call.endpoint.id,
         method=req.method,
-        path=req.scope["path"],
-        query=req.scope["query_string"].decode("latin-1"),
+        path=call.path,
+        query=call.query,
         headers=header_text(req.headers.items()),
         body=None,
         body_bytes=0,

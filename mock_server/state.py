@@ -122,8 +122,8 @@ class MockState:
     ) -> ImageCheck:
         """The first image error of a request, if any. The verdict for the same URLs is kept while
         every image in it is a cached fact (the same bytes give the same verdict)."""
-        urls = tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
-        if not all(u is None or isinstance(u, str) for u in urls):
+        urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
+        if any(u is not None and type(u) is not str for u in urls):
             return await self._check_images(contract, operation, doc, own_host, tenant)
         facts_keys = [self._facts_key(u, tenant) for u in urls if u]
         key = (contract.name, operation.name, urls, own_host, *facts_keys)

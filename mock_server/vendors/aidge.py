@@ -61,7 +61,7 @@ class Aidge(Vendor):
         if all(abs(int(stamp) / 1000 - now) > WINDOW for now in (call.now, time.time())):
             raise call.fail("auth.stale")
         signed = {k: v for k, v in params.items() if k not in call.scratch.get("json_keys", ())}
-        api_path = call.request.url.path.removeprefix(API_PREFIX)
+        api_path = call.path.removeprefix(API_PREFIX)
         if not signing.valid(credential.fields["app_secret"], api_path, signed):
             raise call.fail("auth.bad_signature")
         return credential.tenant
@@ -70,7 +70,7 @@ class Aidge(Vendor):
         """Query string, then form or JSON body fields (the first value of a name wins). JSON
         fields are kept as JSON text when they are not strings, and are never signed."""
         params: dict[str, str] = {}
-        for key, value in parse_qsl(call.request.url.query, keep_blank_values=True):
+        for key, value in parse_qsl(call.query, keep_blank_values=True):
             params.setdefault(key, value)
         kind = call.request.headers.get("content-type", "").lower()
         if kind.startswith(FORM):
@@ -145,7 +145,7 @@ class Aidge(Vendor):
             len(item.get("modelImage") or []) or int(item.get("generateCount", DEFAULT_COUNT))
             for item in items
         ]
-        api = call.request.url.path.removeprefix(API_PREFIX)
+        api = call.path.removeprefix(API_PREFIX)
         key = (self.contract.name, call.tenant or "", api, self._pool(call))
         if self.state.quotas.left(key, self.contract.quota) < sum(counts):
             raise call.fail("quota.exhausted")

@@ -77,9 +77,7 @@ class Damo(Vendor):
         md5 = headers.get("content-md5")
         if md5 is not None and (not call.body or md5 != gateway.content_md5(call.body)):
             raise call.fail("auth.bad_md5")
-        scope = call.request.scope
-        query = scope["query_string"].decode("latin-1")
-        incoming = gateway.Incoming(scope["method"], scope["path"], query, headers, call.body)
+        incoming = gateway.Incoming(call.request.method, call.path, call.query, headers, call.body)
         text = gateway.string_to_sign(incoming)
         method = headers.get("x-ca-signature-method", gateway.DEFAULT_METHOD)
         expected = gateway.signature(secret, text, method) if method in gateway.ALGORITHMS else ""
