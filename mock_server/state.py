@@ -228,7 +228,7 @@ class MockState:
             created=self.clock.now(),
             plan=plan,
             lifecycle=contract.lifecycle,
-            inputs=roles,
+            inputs={role: tuple(found) for role, found in roles.items()},  # tuples of text: not GC-tracked
             results=count,
             group=group,
             result_size=size,
