@@ -127,7 +127,14 @@ class Call:
     @property
     def base_url(self) -> str:
         public = self.state.settings.public_url
-        return public.rstrip("/") if public else str(self.request.base_url).rstrip("/")
+        if public:
+            return public.rstrip("/")
+        scope = self.request.scope
+        host = self.request.headers.get("host")
+        if not host:  # as Starlette's base_url: the server's address
+            server_host, port = scope.get("server") or ("localhost", 80)
+            host = f"{server_host}:{port}"
+        return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
     @property
     def path(self) -> str:

@@ -12,7 +12,7 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
@@ -101,9 +101,8 @@ class Results:
 
     def url(self, base_url: str, key: str, expires: float) -> str:
         exp = int(expires)
-        query = urlencode(
-            {"Expires": exp, "OSSAccessKeyId": ACCESS_KEY_ID, "Signature": self._sign(key, exp)}
-        )
+        signature = quote_plus(self._sign(key, exp))  # what urlencode makes of the three fields
+        query = f"Expires={exp}&OSSAccessKeyId={ACCESS_KEY_ID}&Signature={signature}"
         return f"{base_url.rstrip('/')}{path(key)}?{query}"
 
     def verify(self, key: str, expires: str, signature: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -255,17 +256,27 @@ class DashScope(Vendor):
     # -- time formats ------------------------------------------------------------------------
 
     def _zone(self) -> timezone:
-        sign = -1 if self.contract.time_zone.startswith("-") else 1
-        hours, minutes = self.contract.time_zone[1:].split(":")
-        return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+        return _zone(self.contract.time_zone)
 
     def _time(self, epoch: float) -> str:
-        return datetime.fromtimestamp(epoch, self._zone()).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return _time_text(epoch, self.contract.time_zone)
 
     def _parse_list_time(self, text: str | None) -> float | None:
         if not text:
             return None
         return datetime.strptime(text, LIST_TIME).replace(tzinfo=self._zone()).timestamp()
+
+
+@lru_cache(maxsize=16)
+def _zone(offset: str) -> timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = offset[1:].split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+@lru_cache(maxsize=65_536)  # a task's submit, schedule and end times are read on every poll
+def _time_text(epoch: float, offset: str) -> str:
+    return datetime.fromtimestamp(epoch, _zone(offset)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _ms(epoch: float) -> int:
