@@ -108,5 +108,10 @@ class Journal:
         else:
             self._entries.pop(tenant, None)
 
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the newest entry ever recorded (0 before any)."""
+        return self._seq
+
     def size(self) -> int:
         return sum(len(log) for log in self._entries.values())

@@ -225,7 +225,7 @@ def _rule_from(doc: dict[str, Any]) -> Rule:
 def _fingerprint(state: MockState) -> tuple[Any, ...]:
     """Cheap to read, and it moves whenever something worth saving may have changed."""
     return (
-        max((e.seq for e in state.journal.query(limit=1)), default=0),
+        state.journal.last_seq,
         state.tasks.count(),
         len(state.faults.rules()),
         len(state.credentials.all()),

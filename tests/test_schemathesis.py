@@ -258,7 +258,7 @@ def test_stateful_links_reach_the_submitted_tasks(
             validate(vendor, case, response, stateful=True, transport_kwargs=kwargs or None)
 
     journal = server.state.journal
-    before = max((e.seq for e in journal.query()), default=0)
+    before = journal.last_seq
     Linked.run(settings=hypothesis.settings(SETTINGS, max_examples=15, stateful_step_count=6))
     assert seen, "the state machine made no calls"
     found = [e for e in journal.query(vendor=vendor, since=before) if e.endpoint in queries and e.tasks]
