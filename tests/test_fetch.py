@@ -4,6 +4,7 @@ guarded fetch never connects to private, link-local or metadata addresses."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +26,13 @@ class _Images(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         _Images.hits.append(self.path)
+        if self.path == "/slow.png":  # headers, then a body that never comes
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(3)
+            return
         data = PAGES.get(self.path)
         if data is None:
             self.send_error(404)
@@ -62,6 +70,14 @@ def test_downloads_are_capped(image_host: str) -> None:
     fetcher = Fetcher(max_bytes=1024 * 1024)
     got = anyio.run(fetcher.get, f"{image_host}/huge.png", "person")
     assert (got.data, got.failure) == (None, "bytes")
+
+
+def test_downloads_are_capped_in_time(image_host: str) -> None:
+    fetcher = Fetcher(timeout=0.5)
+    started = time.monotonic()
+    got = anyio.run(fetcher.get, f"{image_host}/slow.png", "person")
+    assert (got.data, got.failure) == (None, "timeout")
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.parametrize(
