@@ -145,14 +145,19 @@ class Endpoint:
                 return self.responses[key]
         return None
 
-    def example_schema(self, key: str) -> str | None:
-        """The schema file a response example follows: ``"<status>"`` the answer of that status;
-        ``"<status>:<name>"`` a named error answer, which under a documented success status is the
-        ``default`` (error) schema, as vendors that answer errors with HTTP 200 (Aidge) use it."""
-        status, _, name = key.partition(":")
-        if name and status.startswith("2") and status in self.responses:
+    def error_schema(self, status: str) -> str | None:
+        """The schema of an error answered with this status: under a documented success status
+        (vendors that answer errors with HTTP 200, as Aidge) the ``default`` (error) schema, else
+        the status's own."""
+        if status.startswith("2") and status in self.responses:
             return self.responses.get("default")
         return self.response_schema(int(status))
+
+    def example_schema(self, key: str) -> str | None:
+        """The schema file a response example follows: ``"<status>"`` the answer of that status;
+        ``"<status>:<name>"`` a named error answer (``error_schema``)."""
+        status, _, name = key.partition(":")
+        return self.error_schema(status) if name else self.response_schema(int(status))
 
 
 @dataclass(frozen=True)

@@ -194,11 +194,7 @@ def _responses(contract: Contract, endpoint: Endpoint) -> dict[str, Any]:
         schemas = [_ref(endpoint.responses[status])] if status in endpoint.responses else []
         in_body = [e for e in errors if envelopes.get(e.envelope or "", {}).get("body", True)]
         # errors answered with a success status (Aidge) use the error envelope, not the success schema
-        error_schema = (
-            endpoint.responses.get("default")
-            if status in endpoint.responses and status.startswith("2")
-            else endpoint.response_schema(int(status))
-        )
+        error_schema = endpoint.error_schema(status)
         if in_body and error_schema:
             schemas.append(_ref(error_schema))
         response: dict[str, Any] = {"description": _describe(status, errors)}
