@@ -88,18 +88,37 @@ def _depth(doc: Any) -> int:
     return deepest
 
 
+def first_values(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI headers as text by name, keeping each name's first value (read from the end, so the
+    first assignment is the last)."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
+
+
 def json_response(
     body: Any,
     status: int = 200,
     content_type: str = "application/json",
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Compact JSON, UTF-8, with exactly the content type the vendor sends."""
+    """Compact JSON, UTF-8, with exactly the content type the vendor sends (and ``headers``
+    before it, in Starlette's order)."""
     try:
         data = orjson.dumps(body)
     except TypeError:  # a lone surrogate a client sent (and the answer echoes): its JSON escape
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
-    return Response(data, status_code=status, headers=headers, media_type=content_type)
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+    raw.append((b"content-length", b"%d" % len(data)))
+    raw.append((b"content-type", content_type.encode("latin-1")))
+    return Prepared(data, status, raw)
+
+
+class Prepared(Response):
+    """A response whose body and header lines are already bytes: what Starlette's ``Response``
+    would send, without its rendering and header checks on every answer."""
+
+    def __init__(self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.body, self.status_code, self.raw_headers = body, status_code, raw_headers
+        self.background = None
 
 
 @dataclass
@@ -119,6 +138,15 @@ class Call:
     params: Any = None  # a submit's parameters as the vendor module read them (journaled)
     shown: list[dict[str, Any]] = field(default_factory=list)  # the tasks the answer shows (journaled)
     _json: Any = field(default=_NOT_PARSED, repr=False)
+    _headers: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers by lower-case name, each name's first value (as Starlette's
+        ``Headers.get`` reads them), decoded once: a handler looks several up."""
+        if self._headers is None:
+            self._headers = first_values(self.request.scope["headers"])
+        return self._headers
 
     @property
     def now(self) -> float:
@@ -130,7 +158,7 @@ class Call:
         if public:
             return public.rstrip("/")
         scope = self.request.scope
-        host = self.request.headers.get("host")
+        host = self.headers.get("host")
         if not host:  # as Starlette's base_url: the server's address
             server_host, port = scope.get("server") or ("localhost", 80)
             host = f"{server_host}:{port}"
@@ -150,7 +178,7 @@ class Call:
 
     @property
     def own_host(self) -> str:
-        return self.request.headers.get("host", "")
+        return self.headers.get("host", "")
 
     def json(self) -> Any:
         """The body as JSON; a vendor error (trigger ``body.invalid``) when it is not."""
@@ -305,11 +333,11 @@ class Vendor:
 
     async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
         try:
-            call.body = await _read_body(call.request, self.state.settings.max_body_bytes)
+            call.body = await _read_body(call, self.state.settings.max_body_bytes)
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = self.authenticate(call)
             for name, value in call.endpoint.headers.items():
-                if call.request.headers.get(name) != value:
+                if call.headers.get(name.lower()) != value:
                     raise call.fail("header.missing", header=name)
             call.fault = self._fault(call)
             if call.fault:
@@ -334,7 +362,7 @@ class Vendor:
             )
 
     def _fault(self, call: Call) -> Fault | None:
-        header = call.request.headers.get(faults.HEADER)
+        header = call.headers.get(faults.HEADER)
         kind = call.endpoint.kind
         if header:
             return faults.parse_header(header, self.contract, kind)
@@ -358,17 +386,18 @@ def _entry(call: Call) -> Entry:
         method=req.method,
         path=call.path,
         query=call.query,
-        headers=header_text(req.headers.items()),
+        headers=header_text(call.headers.items()),
         body=None,
         body_bytes=0,
         received=time.time(),
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(call: Call, limit: int) -> bytes:
     """The whole body, refusing one over ``limit`` bytes or one the protocol cut short at its
     deadline (a slow drip)."""
-    declared = request.headers.get("content-length", "")
+    request = call.request
+    declared = call.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []

@@ -17,8 +17,8 @@ class IdSource:
         """A random (version 4) UUID in its text form; the same as ``str(uuid.UUID(int=n,
         version=4))`` for the same draw, without building the object."""
         n = (self._rng.getrandbits(128) & VERSION_MASK) | VERSION_BITS
-        h = f"{n:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        h = n.to_bytes(16).hex()
+        return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
 
     def hex(self, length: int = 32) -> str:
         return f"{self._rng.getrandbits(length * 4):0{length}x}"

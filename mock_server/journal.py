@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from itertools import islice
 from typing import Any
 
 BODY_LIMIT = 64 * 1024
@@ -42,12 +43,7 @@ class Entry:
 def header_text(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The headers worth keeping: the first ``HEADERS_KEPT``, each value cut at ``HEADER_LIMIT``
     characters, so a client sending megabytes of headers cannot grow the journal with them."""
-    kept: dict[str, str] = {}
-    for name, value in headers:
-        if len(kept) >= HEADERS_KEPT:
-            break
-        kept[name] = value[:HEADER_LIMIT]
-    return kept
+    return {name: value[:HEADER_LIMIT] for name, value in islice(headers, HEADERS_KEPT)}
 
 
 def body_text(raw: bytes) -> str | None:

@@ -96,7 +96,7 @@ def snapshot(state: MockState) -> dict[str, Any]:
         "secret": state.results.secret.hex(),
         "credentials": [asdict(c) | {"fields": dict(c.fields)} for c in state.credentials.all()],
         "tasks": [_task(t) for t in state.tasks.all()],
-        "recipes": [[key, asdict(recipe)] for key, recipe in state.results.recipes()],
+        "recipes": [[key, recipe._asdict()] for key, recipe in state.results.recipes()],
         "faults": [_rule(r) for r in state.faults.rules()],
     }
 
@@ -165,6 +165,7 @@ def _task(task: Task) -> dict[str, Any]:
         "polls": task.polls,
         "canceled_at": task.canceled_at,
         "observed": task._observed,
+        "host": task.host,
     }
 
 
@@ -195,6 +196,7 @@ def _task_from(state: MockState, doc: dict[str, Any]) -> Task:
         polls=doc["polls"],
         canceled_at=doc["canceled_at"],
         _observed=doc["observed"],
+        host=doc.get("host", ""),
     )
 
 

@@ -1,5 +1,6 @@
-"""Result images: recipes kept per result key, rendered on first download, served under links
-that carry an expiry and a signature like an object store's presigned URLs.
+"""Result images: drawn from a recipe on first download (kept here per result key for parsing
+and crops; a try-on's recipe is read off its task), served under links that carry an expiry and
+a signature like an object store's presigned URLs.
 
 An expired or tampered link answers as Alibaba Cloud OSS answers one (403 with an XML body).
 """
@@ -10,8 +11,8 @@ import base64
 import hashlib
 import hmac
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 ACCESS_KEY_ID = "LTAI5tTryonMockResults"
@@ -41,8 +42,7 @@ OSS_ERRORS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Recipe:
+class Recipe(NamedTuple):
     """How to draw one result image: ``kind`` tryon (base + garments) or parsing/crop of a part."""
 
     kind: str
@@ -92,9 +92,9 @@ class Results:
             self._forget(old)
 
     def drop(self, key: str) -> None:
-        """Forget a result: its recipe and any image drawn for it."""
-        if self._recipes.pop(key, None) is not None:
-            self._forget(key)
+        """Forget a result: its recipe (if one is kept) and any image drawn for it."""
+        self._recipes.pop(key, None)
+        self._forget(key)
 
     def recipe(self, key: str) -> Recipe | None:
         return self._recipes.get(key)

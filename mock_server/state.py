@@ -120,18 +120,18 @@ class MockState:
     async def check_images(
         self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str | None
     ) -> ImageCheck:
-        """The first image error of a request, if any. The verdict for the same URLs is kept while
-        every image in it is a cached fact (the same bytes give the same verdict)."""
+        """The first image error of a request, if any. The verdict for the same URLs (and tenant:
+        an upload's URL reads only its owner's file) is kept when every image in it was a cached
+        fact (the same bytes give the same verdict)."""
         urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
         if any(u is not None and type(u) is not str for u in urls):
             return await self._check_images(contract, operation, doc, own_host, tenant)
-        facts_keys = [self._facts_key(u, tenant) for u in urls if u]
-        key = (contract.name, operation.name, urls, own_host, *facts_keys)
+        key = (contract.name, operation.name, urls, own_host, tenant)
         kept = self._checks.get(key)
         if kept is not None:
             return kept
         checked = await self._check_images(contract, operation, doc, own_host, tenant)
-        if all(k in self._facts for k in facts_keys):
+        if all(self._facts_key(u, tenant) in self._facts for u in urls if u):
             self._checks[key] = checked
             while len(self._checks) > FACTS_CACHE:
                 self._checks.pop(next(iter(self._checks)))
@@ -204,7 +204,7 @@ class MockState:
         position: int = 0,
         results: int | None = None,
     ) -> Task:
-        """Plan and store a task; register the recipes of its result images.
+        """Plan and store a task (its result images are drawn from it: see ``recipe``).
 
         ``group`` and ``position`` place it in a batch: each later item starts the operation's
         ``stagger_seconds`` later. ``results`` overrides the operation's number of results.
@@ -233,21 +233,8 @@ class MockState:
             group=group,
             result_size=size,
             pending_faults=dict(pending or {}),
+            host=own_host,
         )
-        base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
-        for index in range(count):
-            label = task_id if count == 1 else f"{task_id} #{index + 1}"
-            garments = tuple(roles.get("garment", ()))
-            recipe = Recipe(
-                kind="tryon",
-                base=base,
-                garments=garments,
-                size=size,
-                label=label,
-                host=own_host,
-                tenant=tenant,
-            )
-            self.results.add(result_key(task_id, index), recipe)
         return self.tasks.add(task)
 
     def _plan(
@@ -263,8 +250,30 @@ class MockState:
                 self._plans.pop(next(iter(self._plans)))
         return plan
 
+    def recipe(self, key: str) -> Recipe | None:
+        """How to draw a result image: a kept recipe (parsing, crops), else the try-on of the task
+        the key names (its inputs, size and id), while the task is kept."""
+        kept = self.results.recipe(key)
+        if kept is not None:
+            return kept
+        task_id, _, index = key.rpartition("-")
+        task = self.tasks.find(task_id)
+        if task is None or not index.isdigit() or int(index) >= task.results:
+            return None
+        roles = task.inputs
+        base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
+        return Recipe(
+            kind="tryon",
+            base=base,
+            garments=tuple(roles.get("garment", ())),
+            size=task.result_size,
+            label=task.id if task.results == 1 else f"{task.id} #{int(index) + 1}",
+            host=task.host,
+            tenant=task.tenant,
+        )
+
     def _drop_results(self, task: Task) -> None:
-        """A task left the store: its result images go with it (so recipes stay as bounded as tasks)."""
+        """A task left the store: the images drawn for it go with it."""
         for key in self.result_keys(task):
             self.results.drop(key)
 
@@ -326,7 +335,7 @@ class MockState:
         cached = self.results.cached(key)
         if cached is not None:
             return cached
-        recipe = self.results.recipe(key)
+        recipe = self.recipe(key)
         if recipe is None:
             return None
         base = await self.image_bytes(recipe.base, "person", recipe.host, recipe.tenant) or b""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.model import ErrorCode, Lifecycle, Operation
 from mock_server.timing import Timing
@@ -26,14 +26,13 @@ class Plan:
     error: ErrorCode | None = None
     fail_at: float = 1.0
     polls: int | None = None
+    total: float = field(init=False)  # seconds from submit to outcome (read on every view)
 
-    @property
-    def total(self) -> float:
+    def __post_init__(self) -> None:
         run = sum(d for _, d in self.phases)
-        if self.error is None:
-            return run
         queue = self.phases[0][1]
-        return queue + (run - queue) * self.fail_at
+        total = run if self.error is None else queue + (run - queue) * self.fail_at
+        object.__setattr__(self, "total", total)
 
     @classmethod
     def make(
@@ -53,9 +52,8 @@ class Plan:
         return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskView:
-    """What a task looks like at one moment."""
+class TaskView(NamedTuple):
+    """What a task looks like at one moment (a tuple: made on every read, cheaply)."""
 
     status: str
     stage: str  # queued | running | succeeded | failed | canceled
@@ -87,6 +85,7 @@ class Task:
     polls: int = 0
     canceled_at: float | None = None
     _observed: dict[str, float] = field(default_factory=dict)
+    host: str = ""  # the Host its request named: where its inputs and results are read from
 
     def poll(self, now: float) -> TaskView:
         """One vendor query of the task: counts toward poll progression, then reads it."""

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
+from mock_server.results import result_key
 from mock_server.tasks import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Plan, Task, TaskStore
 from mock_server.timing import Timing
 from tests.conftest import DashScopeCaller
@@ -81,8 +82,9 @@ def test_store_forgets_tasks_after_retention() -> None:
 
 
 def test_an_evicted_tasks_result_images_go_with_it() -> None:
-    """Recipes of result images are as bounded as tasks: when a tenant's oldest task is evicted,
-    its result link answers OSS's NoSuchKey, and the mock holds recipes for the kept tasks only."""
+    """Result images are as bounded as tasks: when a tenant's oldest task is evicted, its result
+    link answers OSS's NoSuchKey and the image drawn for it leaves the cache; the kept tasks'
+    images are still drawn."""
     app = create_app(Settings(tasks_per_tenant=3, speed=0))
     with TestClient(app) as client:
         ds = DashScopeCaller(client)
@@ -95,4 +97,7 @@ def test_an_evicted_tasks_result_images_go_with_it() -> None:
         assert app.state.mock.tasks.find(first) is None
         gone = client.get(link)
         assert gone.status_code == 404 and "<Code>NoSuchKey</Code>" in gone.text
-        assert len(app.state.mock.results.recipes()) == 3 * OP.results
+        assert app.state.mock.results.cached(result_key(first, 0)) is None
+        kept = ds.task_id()
+        ds.advance(3600)
+        assert client.get(ds.output(kept)["image_url"]).status_code == 200

@@ -72,7 +72,7 @@ class Aidge(Vendor):
         params: dict[str, str] = {}
         for key, value in parse_qsl(call.query, keep_blank_values=True):
             params.setdefault(key, value)
-        kind = call.request.headers.get("content-type", "").lower()
+        kind = call.headers.get("content-type", "").lower()
         if kind.startswith(FORM):
             for key, value in parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True):
                 params.setdefault(key, value)
@@ -211,7 +211,7 @@ class Aidge(Vendor):
                     raise call.fail("image.not_flat_lay")
 
     def _pool(self, call: Call) -> str:
-        return "trial" if call.request.headers.get(TRIAL_HEADER, "").lower() == "true" else "purchased"
+        return "trial" if call.headers.get(TRIAL_HEADER, "").lower() == "true" else "purchased"
 
     # -- results and balance -------------------------------------------------------------------
 

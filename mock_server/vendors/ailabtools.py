@@ -41,7 +41,7 @@ class AILabTools(Vendor):
     # -- auth and envelope -------------------------------------------------------------------
 
     def authenticate(self, call: Call) -> str:
-        key = call.request.headers.get(KEY_HEADER, "").strip()
+        key = call.headers.get(KEY_HEADER, "").strip()
         if not key:
             raise call.fail("auth.missing")
         credential = self.state.credentials.get(self.contract.name, key)
@@ -112,7 +112,7 @@ class AILabTools(Vendor):
         upload of this tenant and given by its URL on the mock. Only a file part fills an image
         field: a text value there counts as missing, as on the live service."""
         try:
-            form = multipart.parse(call.request.headers.get("content-type", ""), call.body, FORM_LIMITS)
+            form = multipart.parse(call.headers.get("content-type", ""), call.body, FORM_LIMITS)
         except multipart.MultipartError as exc:
             situation = {
                 multipart.TOO_MANY_PARTS: "form.too_many_parts",

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
@@ -29,17 +29,8 @@ class Incoming:
     method: str
     path: str
     query: str
-    headers: Mapping[str, str]  # names in lower case (``first_values`` or Starlette's Headers)
+    headers: Mapping[str, str]  # names in lower case (``Call.headers`` or Starlette's Headers)
     body: bytes
-
-
-def first_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Headers (names lower-case) as a dict keeping each name's first value, as Starlette's
-    ``Headers.get`` reads them."""
-    found: dict[str, str] = {}
-    for name, value in items:
-        found.setdefault(name, value)
-    return found
 
 
 def appcode(headers: Mapping[str, str]) -> str | None:

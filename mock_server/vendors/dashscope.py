@@ -42,7 +42,7 @@ class DashScope(Vendor):
         return request.headers.get("authorization", "").lower().startswith(BEARER)
 
     def authenticate(self, call: Call) -> str:
-        header = call.request.headers.get("authorization", "")
+        header = call.headers.get("authorization", "")
         if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
         credential = self.state.credentials.get(self.contract.name, header[len(BEARER) :].strip())
@@ -98,7 +98,7 @@ class DashScope(Vendor):
 
     async def process(self, call: Call) -> Response:
         for name, value in self._async_header().items():
-            if call.request.headers.get(name) == value:
+            if call.headers.get(name.lower()) == value:
                 raise call.fail("header.forbidden", header=name)
         op, doc = self._operation(call)
         checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
