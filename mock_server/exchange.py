@@ -19,12 +19,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from contracts.model import Contract, Endpoint, ErrorCode
 from mock_server import faults, network
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.journal import ANONYMOUS, Entry, body_text, header_text
-from mock_server.protocol import body_timed_out
+from mock_server.protocol import body_timed_out, whole_answer
 from mock_server.state import MockState
 from mock_server.tasks import Task, TaskView
 
@@ -119,6 +120,11 @@ class Prepared(Response):
     def __init__(self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
         self.body, self.status_code, self.raw_headers = body, status_code, raw_headers
         self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        whole = whole_answer(scope)  # served by the mock's protocol: the answer in one write
+        if whole is None or not whole(scope, self.status_code, self.raw_headers, self.body):
+            await super().__call__(scope, receive, send)
 
 
 @dataclass

@@ -7,6 +7,9 @@ CI jobs hammer needs from its connections.
   invalid HTTP request (uvicorn's plain 400, then the connection closes).
 - Headers must arrive within ``HEADER_TIMEOUT`` seconds of a connection opening or a request
   starting; a client that stalls or drips them has its connection closed.
+- An answer whose every byte is known (``whole_answer``) leaves in one write, status line,
+  headers and body together, instead of uvicorn's header and body writes: a mock's answers are
+  small, and the second send was a tenth of a request's time.
 - A body must arrive within ``BODY_TIMEOUT`` seconds of its first byte: past that, the app's
   ``receive`` ends the body early and ``body_timed_out(scope)`` says so (the vendor answers its
   invalid-body error), and the connection closes after the answer. The timer is only set for a body
@@ -16,17 +19,19 @@ CI jobs hammer needs from its connections.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import ASGIApp, Scope
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 if TYPE_CHECKING:
     from mock_server.settings import Settings
 
 TRANSPORT = "tryon_mock.transport"
 BODY_TIMED_OUT = "tryon_mock.body_timed_out"
+WHOLE_ANSWER = "tryon_mock.whole_answer"
 MAX_HEADER_BYTES = 256 * 1024
 HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
@@ -35,6 +40,16 @@ BODY_TIMEOUT = 30.0
 def body_timed_out(scope: Scope) -> bool:
     """Whether the protocol cut this request's body short at its deadline."""
     return bool((scope.get("extensions") or {}).get(BODY_TIMED_OUT))
+
+
+WholeAnswer = Callable[[Scope, int, list[tuple[bytes, bytes]], bytes | memoryview], bool]
+
+
+def whole_answer(scope: Scope) -> WholeAnswer | None:
+    """Where this protocol serves the request: a function that sends a whole answer to it
+    (scope, status, headers with their Content-Length, body) in one write and says whether it
+    could (else send it the ASGI way). None elsewhere (in-process transports)."""
+    return (scope.get("extensions") or {}).get(WHOLE_ANSWER)
 
 
 class MockProtocol(HttpToolsProtocol):
@@ -47,13 +62,6 @@ class MockProtocol(HttpToolsProtocol):
         self._header_started: float | None = None  # when the headers being read began to come
         self._header_bytes = 0
         self._body_timer: asyncio.TimerHandle | None = None
-        inner = self.app
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            scope.setdefault("extensions", {})[TRANSPORT] = self.transport
-            await inner(scope, receive, send)
-
-        self.app = app
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -81,6 +89,8 @@ class MockProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        extensions: dict[str, Any] = {TRANSPORT: self.transport, WHOLE_ANSWER: self.answer_whole}
+        self.scope["extensions"] = extensions
         if self._header_started is None:
             self._header_started = self.loop.time()
 
@@ -92,6 +102,39 @@ class MockProtocol(HttpToolsProtocol):
         if self._body_timer is not None:
             self._body_arrived()
         super().on_message_complete()
+
+    def answer_whole(
+        self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]], body: bytes | memoryview
+    ) -> bool:
+        """``WHOLE_ANSWER``: what uvicorn's ``send`` does for a start message and a last body
+        message, in one ``transport.write``. Declines (False) what it does not cover: a request
+        that is not the one being answered (pipelined), a response already started, a HEAD
+        request, a closed or write-paused connection, a line break in a header value. Bound to
+        the protocol, not the request: the scope holds it, and a per-request object would make
+        a reference cycle of every request (left to the collector)."""
+        cycle = self.cycle
+        if cycle is None or cycle.scope is not scope or cycle.response_started or cycle.disconnected:
+            return False
+        if (
+            cycle.flow.write_paused
+            or scope["method"] == "HEAD"
+            or any(b"\r" in v or b"\n" in v for _, v in headers)
+        ):
+            return False
+        cycle.response_started, cycle.waiting_for_100_continue = True, False
+        content: list[bytes | memoryview] = [STATUS_LINE[status]]
+        for name, value in (*cycle.default_headers, *headers):
+            content.extend((name, b": ", value, b"\r\n"))
+        if not cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.extend((b"\r\n", body))
+        cycle.transport.write(b"".join(content))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            cycle.transport.close()
+        cycle.on_response()
+        return True
 
     def headers_overdue(self, now: float) -> bool:
         """Still reading headers ``header_timeout`` after they began (never while answering)."""
