@@ -115,16 +115,16 @@ class MockProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is None or cycle.scope is not scope or cycle.response_started or cycle.disconnected:
             return False
-        if (
-            cycle.flow.write_paused
-            or scope["method"] == "HEAD"
-            or any(b"\r" in v or b"\n" in v for _, v in headers)
-        ):
+        if cycle.flow.write_paused or scope["method"] == "HEAD":
             return False
-        cycle.response_started, cycle.waiting_for_100_continue = True, False
         content: list[bytes | memoryview] = [STATUS_LINE[status]]
-        for name, value in (*cycle.default_headers, *headers):
+        for name, value in cycle.default_headers:
             content.extend((name, b": ", value, b"\r\n"))
+        for name, value in headers:
+            if b"\r" in value or b"\n" in value:
+                return False
+            content.extend((name, b": ", value, b"\r\n"))
+        cycle.response_started, cycle.waiting_for_100_continue = True, False
         if not cycle.keep_alive:
             content.append(b"connection: close\r\n")
         content.extend((b"\r\n", body))
