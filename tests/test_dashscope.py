@@ -322,6 +322,21 @@ def test_unknown_model_and_unknown_path(ds: DashScopeCaller) -> None:
     assert (nowhere.status_code, nowhere.json()["code"]) == (404, DS.trigger("route.unknown").code)
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("DELETE", ""), ("POST", ""), ("GET", "/cancel"), ("GET", "/extra/part")]
+)
+def test_a_task_path_with_a_method_it_does_not_take_is_an_unknown_route(method: str, suffix: str) -> None:
+    """Task paths carry a parameter: a method or path they do not take reaches the vendor's
+    unknown-route answer, and reads nothing of the task (its polls still count from zero)."""
+    with TestClient(create_app(Settings().with_changes({"progress": "polls:2"}))) as client:
+        ds = DashScopeCaller(client)
+        task_id = ds.task_id()
+        answer = client.request(method, f"/api/v1/tasks/{task_id}{suffix}", headers=ds.headers())
+        assert (answer.status_code, answer.json()["code"]) == (404, DS.trigger("route.unknown").code)
+        assert ds.output(task_id)["task_status"] != "SUCCEEDED"  # the first real poll of two
+        assert ds.output(task_id)["task_status"] == "SUCCEEDED"
+
+
 def test_registered_credentials_are_tenants(client: TestClient) -> None:
     made = client.post("/_mock/credentials", json={"dashscope": [{"api_key": "sk-a"}, {"api_key": "sk-b"}]})
     assert made.status_code == 201
