@@ -9,7 +9,7 @@ CI jobs hammer needs from its connections.
   starting; a client that stalls or drips them has its connection closed.
 - An answer whose every byte is known (``whole_answer``) leaves in one write, status line,
   headers and body together, instead of uvicorn's header and body writes: a mock's answers are
-  small, and the second send was a tenth of a request's time.
+  small, and uvicorn's send path was a quarter of a DashScope submit's server time.
 - A body must arrive within ``BODY_TIMEOUT`` seconds of its first byte: past that, the app's
   ``receive`` ends the body early and ``body_timed_out(scope)`` says so (the vendor answers its
   invalid-body error), and the connection closes after the answer. The timer is only set for a body
