@@ -305,6 +305,19 @@ def test_auth_errors_on_every_endpoint(client: TestClient, headers: dict[str, st
         assert response.headers["content-type"].startswith("application/json")
 
 
+def test_a_repeated_header_counts_by_its_first_value(ds: DashScopeCaller) -> None:
+    """Sent twice, a header is read as its first value (as Starlette's ``Headers`` reads it):
+    a good key then a bad one is a submit; a bad one then the good one is the vendor's error."""
+    good, bad = f"Bearer {ds.key}", "Bearer sk-not-registered"
+    body = {
+        "model": "aitryon",
+        "input": {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")},
+    }
+    for first, second, status in [(good, bad, 200), (bad, good, DS.trigger("auth.invalid").http_status)]:
+        headers = [("Authorization", first), ("Authorization", second), ("X-DashScope-Async", "enable")]
+        assert ds.client.post(SYNTHESIS, json=body, headers=headers).status_code == status
+
+
 def test_submit_without_async_header_is_denied(ds: DashScopeCaller) -> None:
     response = ds.client.post(
         SYNTHESIS, json={"model": "aitryon"}, headers={"Authorization": f"Bearer {ds.key}"}
