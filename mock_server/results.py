@@ -24,6 +24,12 @@ def result_key(task_id: str, index: int) -> str:
     return f"{task_id}-{index}"
 
 
+def result_of(key: str) -> tuple[str, int] | None:
+    """The task id and index a result key names (``result_key`` read back), or None."""
+    task_id, _, index = key.rpartition("-")
+    return (task_id, int(index)) if task_id and index.isdigit() else None
+
+
 def path(key: str) -> str:
     """The path of a result image's link (its query string carries the expiry and signature)."""
     return f"{PREFIX}{key}.png"

@@ -24,7 +24,7 @@ from mock_server.ids import IdSource
 from mock_server.journal import Journal
 from mock_server.quota import Quotas
 from mock_server.ratelimit import RateWindows
-from mock_server.results import Recipe, Results, result_key
+from mock_server.results import Recipe, Results, result_key, result_of
 from mock_server.settings import Settings, SettingsError
 from mock_server.tasks import Plan, Task, TaskStore
 from mock_server.timing import Timing
@@ -256,10 +256,11 @@ class MockState:
         kept = self.results.recipe(key)
         if kept is not None:
             return kept
-        task_id, _, index = key.rpartition("-")
-        task = self.tasks.find(task_id)
-        if task is None or not index.isdigit() or int(index) >= task.results:
+        named = result_of(key)
+        task = self.tasks.find(named[0]) if named else None
+        if task is None or named is None or named[1] >= task.results:
             return None
+        index = named[1]
         roles = task.inputs
         base = (roles.get("coarse") or roles.get("person") or roles.get("image") or [""])[0]
         return Recipe(
@@ -267,7 +268,7 @@ class MockState:
             base=base,
             garments=tuple(roles.get("garment", ())),
             size=task.result_size,
-            label=task.id if task.results == 1 else f"{task.id} #{int(index) + 1}",
+            label=task.id if task.results == 1 else f"{task.id} #{index + 1}",
             host=task.host,
             tenant=task.tenant,
         )
