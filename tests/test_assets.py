@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from mock_server import assets
+from mock_server import assets, scenes
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -154,24 +154,24 @@ def test_coarse_only_changes_the_upper_body() -> None:
     assert diff is not None
     x1, y1, x2, y2 = diff
     assert x1 >= 0.2 * w and x2 <= 0.8 * w and y1 >= 0.15 * h and y2 <= 0.6 * h
-    assert count_colour(coarse, assets.SHIRT) < count_colour(person, assets.SHIRT) // 10
+    assert count_colour(coarse, scenes.SHIRT) < count_colour(person, scenes.SHIRT) // 10
 
 
 def test_people_are_drawn() -> None:
-    one = count_colour(decode("person.png"), assets.SKIN)
-    two = count_colour(decode("two-persons.png"), assets.SKIN)
+    one = count_colour(decode("person.png"), scenes.SKIN)
+    two = count_colour(decode("two-persons.png"), scenes.SKIN)
     assert one > 5000
     assert 1.8 < two / one < 2.2
-    assert count_colour(decode("no-person.png"), assets.SKIN) == 0
-    assert count_colour(decode("top.png"), assets.SKIN) == 0
+    assert count_colour(decode("no-person.png"), scenes.SKIN) == 0
+    assert count_colour(decode("top.png"), scenes.SKIN) == 0
 
 
 @pytest.mark.parametrize(
     ("name", "colour", "spot"),
     [
-        ("top.png", assets.TOP_COLOUR, (0.5, 0.6)),
-        ("bottom.png", assets.BOTTOM_COLOUR, (0.35, 0.5)),
-        ("dress.png", assets.DRESS_COLOUR, (0.5, 0.6)),
+        ("top.png", scenes.TOP_COLOUR, (0.5, 0.6)),
+        ("bottom.png", scenes.BOTTOM_COLOUR, (0.35, 0.5)),
+        ("dress.png", scenes.DRESS_COLOUR, (0.5, 0.6)),
     ],
 )
 def test_flat_lays_show_a_garment_on_white(
