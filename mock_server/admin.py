@@ -14,16 +14,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import contracts
-from mock_server import assets, images, openapi, results, scenario
-from mock_server.credentials import CredentialError
-from mock_server.exchange import json_response
+from mock_server import assets, faults, images, openapi, results, scenario
+from mock_server.answers import json_response
 from mock_server.faults import FaultSpecError
 from mock_server.fetch import is_loopback_host
 from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
 from mock_server.state import MockState
+from mock_server.store.credentials import CredentialError
+from mock_server.store.rules import RuleLimit
+from mock_server.store.uploads import Upload, UploadTooLarge
 from mock_server.tasks import SUCCEEDED
-from mock_server.uploads import Upload, UploadTooLarge
 
 PREFIX = "/_mock"
 # What clients anywhere may read: sample assets, uploads and result images (links they are given),
@@ -80,6 +81,7 @@ def _guard(fn: Endpoint, token: str | None = None, control: bool = False) -> End
         except (
             AdminError,
             FaultSpecError,
+            RuleLimit,
             CredentialError,
             ScenarioError,
             UploadTooLarge,
@@ -109,6 +111,7 @@ class Admin:
 
     def __init__(self, state: MockState) -> None:
         self.state = state
+        self.store = state.store
 
     async def health(self, request: Request) -> Response:
         return JSONResponse(
@@ -116,19 +119,19 @@ class Admin:
                 "status": "ok",
                 "vendors": sorted(self.state.contracts),
                 "clock": self.state.clock.snapshot(),
-                "tasks": self.state.tasks.count(),
-                "journal": self.state.journal.size(),
+                "tasks": await self.store.tasks.count(),
+                "journal": await self.store.journal.size(),
             }
         )
 
     async def reset(self, request: Request) -> Response:
         tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        self.state.reset(tenant)
+        await self.state.reset(tenant)
         return JSONResponse({"reset": tenant or "all"})
 
     async def journal(self, request: Request) -> Response:
         q = request.query_params
-        entries = self.state.journal.query(
+        entries = await self.store.journal.query(
             tenant=q.get("tenant"),
             vendor=q.get("vendor"),
             endpoint=q.get("endpoint"),
@@ -140,13 +143,11 @@ class Admin:
     async def tasks(self, request: Request) -> Response:
         q = request.query_params
         now = self.state.clock.now()
-        tenants = [q["tenant"]] if q.get("tenant") else self.state.tasks.tenants()
+        tenants = [q["tenant"]] if q.get("tenant") else await self.store.tasks.tenants()
         rows = []
         for tenant in tenants:
-            for task in self.state.tasks.of(tenant, now, float("inf")):
-                if q.get("vendor") and task.vendor != q["vendor"]:
-                    continue
-                view = task.view(now)
+            for task in await self.store.tasks.of(tenant, q.get("vendor") or None, now, float("inf")):
+                view = await self.store.tasks.look(task, now)
                 rows.append(
                     {
                         "id": task.id,
@@ -157,10 +158,10 @@ class Admin:
                         "stage": view.stage,
                         "created": task.created,
                         "ended": view.ended,
-                        "polls": task.polls,
+                        "polls": view.polls,
                         "error": view.error.id if view.error else None,
                         "group": task.group,
-                        "results": [results.path(key) for key in self.state.result_keys(task)]
+                        "results": [results.path(key) for key in results.result_keys(task)]
                         if view.stage == SUCCEEDED
                         else [],
                     }
@@ -182,12 +183,8 @@ class Admin:
         body = await _body(request)
         tenant = body.pop("tenant", None) or request.query_params.get("tenant")
         if request.method == "POST":
-            updated = self.state.timing_for(tenant).merged(body)
-            if tenant:
-                self.state.tenant_timing[tenant] = updated
-            else:
-                self.state.timing = updated
-        return JSONResponse(self.state.timing_for(tenant).as_dict())
+            await self.state.set_timing(tenant, body)
+        return JSONResponse((await self.state.timing(tenant)).as_dict())
 
     async def faults(self, request: Request) -> Response:
         tenant = request.query_params.get("tenant")
@@ -200,17 +197,18 @@ class Admin:
             rules = doc if isinstance(doc, list) else [doc]
             if not all(isinstance(r, dict) for r in rules):
                 raise AdminError("a rule is a JSON object")
-            made = [self.state.faults.add(r, self.state.contracts) for r in rules]
+            specs = [faults.parse_rule(r, self.state.contracts) for r in rules]
+            made = [await self.store.faults.add(spec) for spec in specs]
             return JSONResponse({"rules": [r.as_dict() for r in made]}, status_code=201)
         if request.method == "DELETE":
-            self.state.faults.clear(tenant)
-        return JSONResponse({"rules": [r.as_dict() for r in self.state.faults.rules(tenant)]})
+            await self.store.faults.clear(tenant)
+        return JSONResponse({"rules": [r.as_dict() for r in await self.store.faults.rules(tenant)]})
 
     async def scenarios(self, request: Request) -> Response:
         if request.method == "POST":
             doc = await _body(request)
             tenant = doc.pop("tenant", None) or request.query_params.get("tenant")
-            scenario.apply(self.state, doc, tenant)
+            await scenario.apply(self.state, doc, tenant)
             return JSONResponse({"applied": doc["name"], "tenant": tenant})
         return JSONResponse(
             {
@@ -223,7 +221,7 @@ class Admin:
     async def scenario_load(self, request: Request) -> Response:
         name = request.path_params["name"]
         tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        scenario.apply(self.state, scenario.load(name), tenant)
+        await scenario.apply(self.state, scenario.load(name), tenant)
         return JSONResponse({"applied": name, "tenant": tenant})
 
     async def quota(self, request: Request) -> Response:
@@ -237,19 +235,19 @@ class Admin:
                 raise AdminError("a quota is {vendor, tenant, api, pool, left}") from exc
             if key[0] not in self.state.contracts:
                 raise AdminError(f"no vendor {key[0]!r}", 404)
-            self.state.quotas.set(key, left)
-        return JSONResponse({"quota": self.state.quotas.listing(request.query_params.get("tenant"))})
+            await self.store.quotas.set(key, left)
+        return JSONResponse({"quota": await self.store.quotas.listing(request.query_params.get("tenant"))})
 
     async def credentials(self, request: Request) -> Response:
         if request.method == "POST":
-            tenants = self.state.credentials.load(await _body(request))
+            tenants = await self.store.credentials.load(await _body(request))
             return JSONResponse({"tenants": tenants}, status_code=201)
         if request.method == "DELETE":
             tenant = request.query_params.get("tenant")
             if not tenant:
                 raise AdminError("DELETE /_mock/credentials needs ?tenant=")
-            return JSONResponse({"forgotten": self.state.credentials.forget(tenant)})
-        return JSONResponse(self.state.credentials.listing())
+            return JSONResponse({"forgotten": await self.store.credentials.forget(tenant)})
+        return JSONResponse(await self.store.credentials.listing())
 
     async def contract_list(self, request: Request) -> Response:
         return JSONResponse({"contracts": sorted(self.state.contracts)})
@@ -258,7 +256,7 @@ class Admin:
         name = request.path_params["vendor"]
         if name not in self.state.contracts:
             raise AdminError(f"no vendor {name!r}", 404)
-        return JSONResponse(contracts.model.bundle(name))
+        return JSONResponse(contracts.loading.bundle(name))
 
     async def openapi_document(self, request: Request) -> Response:
         name = request.path_params["vendor"]
@@ -295,7 +293,7 @@ class Admin:
         return Response(data, media_type=assets.ASSETS[name].media_type)
 
     async def upload(self, request: Request) -> Response:
-        limit = self.state.uploads.max_file
+        limit = self.store.uploads.max_file
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise AdminError(f"an upload holds at most {limit} bytes", 413)
@@ -308,7 +306,7 @@ class Admin:
             raise AdminError("send the image bytes as the request body")
         facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
-        item = self.state.uploads.put(
+        item = await self.store.uploads.put(
             Upload(
                 id=self.state.ids.hex(24),
                 data=bytes(data),
@@ -330,7 +328,7 @@ class Admin:
         )
 
     async def uploaded(self, request: Request) -> Response:
-        item = self.state.uploads.get(request.path_params["name"].split(".", 1)[0])
+        item = await self.store.uploads.get(request.path_params["name"].split(".", 1)[0])
         if item is None:
             raise AdminError("no such upload", 404)
         return Response(item.data, media_type=item.media_type)
@@ -338,8 +336,8 @@ class Admin:
     async def result(self, request: Request) -> Response:
         key = request.path_params["key"]
         params = dict(parse_qsl(request.url.query))
-        problem = self.state.link_problem(key, params)
-        data = None if problem else await self.state.draw(key)
+        problem = self.state.results.link_problem(key, params)
+        data = None if problem else await self.state.results.draw(key)
         if data is not None:
             return Response(data, media_type="image/png")
         problem = problem or "missing"

@@ -1,9 +1,12 @@
-"""``create_app(settings)``: the vendors' routes and the admin API on one Starlette app."""
+"""``create_app(settings)``: the vendors' routes and the admin API on one Starlette app, its state
+prepared (credentials, the state file, the scenario) before it answers anything."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,26 +15,48 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from mock_server import admin, persistence, scenario
-from mock_server.exchange import Vendor
+from mock_server.persistence import StateFile
 from mock_server.settings import Settings
 from mock_server.state import MockState
-from mock_server.vendors import VENDORS
+from mock_server.store import credentials
+from mock_server.vendor import Vendor
+from mock_server.vendors import vendors as vendor_classes
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+T = TypeVar("T")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     state = MockState(settings or Settings())
-    vendors = [cls(state) for name, cls in VENDORS.items() if name in state.contracts]
+    vendors = [cls(state) for name, cls in vendor_classes().items() if name in state.contracts]
     hot = [route for vendor in vendors for route in vendor.routes()]  # matched first
     app = MockApp(routes=[*hot, *admin.Admin(state).routes(), _fallback(vendors)])
     app.take_exact(hot)
     app.state.mock = state
-    if state.settings.state_file:
-        app.state.state_file = persistence.open_into(state, state.settings.state_file)
-    if state.settings.scenario:
-        scenario.apply(state, scenario.load(state.settings.scenario))
+    file = run_to_end(prepare(state))
+    if file is not None:
+        app.state.state_file = file
     return app
+
+
+async def prepare(state: MockState) -> StateFile | None:
+    """Fill a new state: the default and configured credentials, what the state file holds (the
+    file, kept open), then the configured scenario."""
+    settings, store = state.settings, state.store
+    if settings.default_credentials:
+        await store.credentials.load(credentials.defaults(state.contracts))
+    await store.credentials.load(settings.credentials)
+    file = await persistence.open_into(state, settings.state_file) if settings.state_file else None
+    if settings.scenario:
+        await scenario.apply(state, scenario.load(settings.scenario))
+    return file
+
+
+def run_to_end(work: Coroutine[Any, Any, T]) -> T:
+    """Run start-up work to its end on an event loop of its own, in a worker thread: the same
+    whether or not the caller runs a loop (a store that binds to a loop connects lazily)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="tryon-mock-start") as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -41,10 +66,9 @@ class MockApp(Starlette):
     """Starlette, with the vendors' routes called straight away: fixed paths looked up in a
     dict, paths with parameters (a DashScope task) matched against the vendors' routes alone.
     The same endpoint Starlette's router would reach, without walking its middleware and whole
-    route list (a tenth of a DashScope submit's time). The admin API, unknown paths and a
-    vendor path asked with the wrong method take Starlette's way. An exception escaping an
-    endpoint reaches uvicorn, which answers the same plain 500 Starlette's error middleware
-    would."""
+    route list. The admin API, unknown paths and a vendor path asked with the wrong method take
+    Starlette's way. An exception escaping an endpoint reaches uvicorn, which answers the same
+    plain 500 Starlette's error middleware would."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

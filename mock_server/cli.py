@@ -22,11 +22,12 @@ from mock_server.settings import Settings, SettingsError, load, parse_option
 from mock_server.state import MockState
 
 
-def banner(state: MockState, url: str) -> str:
+async def banner(state: MockState, url: str) -> str:
     """The start-up table: each vendor, its base URL here, and its test credentials."""
     rows = [("vendor", "base URL", "credentials")]
+    listing = await state.store.credentials.listing()
     for name, contract in sorted(state.contracts.items()):
-        creds = state.credentials.listing().get(name, [])
+        creds = listing.get(name, [])
         fields = [{k: v for k, v in c.items() if k != "tenant"} for c in creds[:2]]
         shown = "; ".join(", ".join(f"{k}={v}" for k, v in c.items()) for c in fields) or "-"
         rows.append((name, url + contract.client_base_path, shown))
@@ -34,7 +35,7 @@ def banner(state: MockState, url: str) -> str:
     width = [max(len(r[i]) for r in rows) for i in range(2)]
     lines = [
         f"tryon-mock {__version__} serving on {url}  (clock {state.clock.mode}, "
-        f"x{state.clock.speed:g}; progress {state.timing.progress})"
+        f"x{state.clock.speed:g}; progress {(await state.timing(None)).progress})"
     ]
     lines += [f"  {r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}" for r in rows]
     return "\n".join(lines)
@@ -55,7 +56,7 @@ class _Server(uvicorn.Server):
         if self.servers and self.servers[0].sockets:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
-            print(banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
+            print(await banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
 
     async def shutdown(self, sockets: Any = None) -> None:
         """After the connections have closed, save the state a last time (uvicorn re-raises the
@@ -70,8 +71,8 @@ class _Server(uvicorn.Server):
 def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     config = protocol.uvicorn_config(app, settings)
     # Everything made at start-up (contracts, validators, modules) leaves the collector's view and
-    # young collections run less often: a full collection no longer walks ~100k start-up objects
-    # in the middle of a request (the p99 of a DashScope submit at 16 connections: 18 -> 8 ms).
+    # young collections run less often, so no full collection walks them mid-request (the figures
+    # are in bench/README.md, "What makes the mock fast").
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     file: StateFile | None = getattr(app.state, "state_file", None)

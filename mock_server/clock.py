@@ -53,6 +53,13 @@ class Clock:
             raise ValueError("time only moves forward")
         self._rebase(epoch)
 
+    def resume(self, epoch: float, speed: float) -> None:
+        """Go on from a saved reading: ``epoch`` now, at ``speed`` (a state file read back)."""
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        self._rebase(epoch)
+        self._speed = speed
+
     def snapshot(self) -> dict[str, float | str]:
         return {"now": self.now(), "speed": self._speed, "mode": self.mode}
 

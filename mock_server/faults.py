@@ -3,29 +3,36 @@
 Three ways in, checked in this order:
 
 1. the ``X-Mock-Fault`` request header, a one-off override;
-2. fault rules set through the admin API or a scenario: "the next N requests of tenant T to
-   endpoint E get error C", or "with probability p" (seeded);
+2. fault rules set through the admin API or a scenario (kept in the store's ``FaultRules``);
 3. magic inputs: a ``mock-error=<id>`` marker anywhere in a string of the request body (an image
    URL, typically), so an untouched official SDK can reach every error.
 
-A fault is either a vendor error (from the contract's table, at the place it occurs) or a network
-fault (``delay`` before answering, ``reset`` of the connection, ``truncate`` of the body).
+A fault is either a vendor error (from the contract's table, at the place it shows: ``place``) or
+a network fault (``delay`` before answering, ``reset`` of the connection, ``truncate`` of the body).
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
 from contracts.model import Contract, ErrorCode
+from contracts.vocabulary import (
+    AFTER_SUBMIT,
+    NETWORK_FAULTS,
+    EndpointKind,
+    NetworkFault,
+    Place,
+    as_place,
+    as_situation,
+)
+from mock_server.store.rules import RuleSpec
 
 HEADER = "x-mock-fault"
-NETWORK = ("reset", "truncate")
 MARKER = re.compile(r"mock-error[=:/]([A-Za-z0-9_.\-]+)")
-AFTER_SUBMIT = ("task", "query", "cancel")
+FAULT_FIELDS = frozenset({"error", "at", "network", "delay", "delay_ms"})
 
 
 class FaultSpecError(ValueError):
@@ -35,10 +42,10 @@ class FaultSpecError(ValueError):
 @dataclass(frozen=True)
 class Fault:
     error: ErrorCode | None = None
-    at: str | None = None
-    network: str | None = None
+    at: Place | None = None
+    network: NetworkFault | None = None
     delay: float = 0.0
-    source: str = ""
+    source: str = ""  # header, marker, deferred, or the id of the rule that fired
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,15 +57,18 @@ class Fault:
         }
 
 
-def place(error: ErrorCode, kind: str, at: str | None = None) -> str:
-    """Where an error injected at an endpoint of ``kind`` shows itself.
+def place(error: ErrorCode, kind: EndpointKind, at: str | None = None) -> Place:
+    """Where an error met at an endpoint of ``kind`` (injected there, or found in a submit's
+    images) shows itself: the one rule for every failure.
 
     At that endpoint when the error can occur there; for a submit, else as a failed task, else on
     the task's next query or cancel. An explicit ``at`` wins when it makes sense for ``kind``.
     """
+    if kind == "unknown":
+        raise FaultSpecError(f"{error.id} cannot be placed on a path the contract does not have")
     if at is not None:
         if at == kind or (kind == "submit" and at in AFTER_SUBMIT):
-            return at
+            return as_place(at)
         raise FaultSpecError(f"{error.id} cannot be placed at {at!r} from a {kind} request")
     if error.can_occur(kind):
         return kind
@@ -69,7 +79,7 @@ def place(error: ErrorCode, kind: str, at: str | None = None) -> str:
     return kind
 
 
-def parse_header(value: str, contract: Contract, kind: str) -> Fault:
+def parse_header(value: str, contract: Contract, kind: EndpointKind) -> Fault:
     """``X-Mock-Fault: InvalidPerson`` or ``error=InvalidPerson; at=task; delay=200`` or ``network=reset``."""
     spec: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in value.split(";"))):
@@ -80,14 +90,15 @@ def parse_header(value: str, contract: Contract, kind: str) -> Fault:
     return build(spec, contract, kind, source="header")
 
 
-def build(spec: dict[str, Any], contract: Contract, kind: str, source: str) -> Fault:
-    unknown = set(spec) - {"error", "at", "network", "delay", "delay_ms"}
+def build(spec: Mapping[str, Any], contract: Contract, kind: EndpointKind, source: str) -> Fault:
+    unknown = set(spec) - FAULT_FIELDS
     if unknown:
         raise FaultSpecError(f"unknown fault fields {sorted(unknown)}")
     error = _error(contract, spec.get("error"))
     network = spec.get("network")
-    if network is not None and network not in NETWORK:
-        raise FaultSpecError(f"network must be one of {NETWORK}")
+    if network is not None and network not in NETWORK_FAULTS:
+        raise FaultSpecError(f"network must be one of {NETWORK_FAULTS}")
+    network_fault = cast(NetworkFault | None, network)
     try:
         delay_ms = float(spec.get("delay_ms", spec.get("delay", 0)) or 0)
     except (TypeError, ValueError) as exc:
@@ -95,7 +106,7 @@ def build(spec: dict[str, Any], contract: Contract, kind: str, source: str) -> F
     if error is None and network is None and delay_ms <= 0:
         raise FaultSpecError("a fault needs an error, a network fault or a delay")
     at = place(error, kind, spec.get("at")) if error else None
-    return Fault(error=error, at=at, network=network, delay=max(delay_ms, 0) / 1000, source=source)
+    return Fault(error=error, at=at, network=network_fault, delay=max(delay_ms, 0) / 1000, source=source)
 
 
 def _error(contract: Contract, ref: Any) -> ErrorCode | None:
@@ -104,12 +115,12 @@ def _error(contract: Contract, ref: Any) -> ErrorCode | None:
         return None
     try:
         text = str(ref)
-        return contract.trigger(text[1:]) if text.startswith("@") else contract.error(text)
-    except KeyError as exc:
+        return contract.trigger(as_situation(text[1:])) if text.startswith("@") else contract.error(text)
+    except (KeyError, ValueError) as exc:
         raise FaultSpecError(f"{contract.name} has no error {ref!r}") from exc
 
 
-def find_marker(values: Iterable[str], contract: Contract, kind: str) -> Fault | None:
+def find_marker(values: Iterable[str], contract: Contract, kind: EndpointKind) -> Fault | None:
     for text in values:
         match = MARKER.search(text)
         if match:
@@ -132,146 +143,56 @@ def strings(doc: Any) -> Iterable[str]:
             stack.extend(item)
 
 
-@dataclass
-class Rule:
-    """An admin fault rule. ``after`` lets that many matching requests through first; ``times``
-    counts down; ``probability`` draws from its own seeded RNG."""
-
-    id: str
-    spec: dict[str, Any]
-    vendor: str | None = None
-    tenant: str | None = None
-    endpoint: str | None = None
-    times: int | None = None
-    probability: float | None = None
-    seed: int | None = None
-    per_tenant: bool = False
-    after: int = 0
-    hits: int = 0
-    _rng: random.Random = field(default_factory=random.Random, repr=False)
-    _used: dict[str | None, int] = field(default_factory=dict, repr=False)
-    _passed: dict[str | None, int] = field(default_factory=dict, repr=False)
-
-    def applies(self, vendor: str, tenant: str | None, endpoint: str, kind: str) -> bool:
-        return (
-            (self.vendor is None or self.vendor == vendor)
-            and (self.tenant is None or self.tenant == tenant)
-            and (self.endpoint is None or self.endpoint in (endpoint, kind))
-            and (self.times is None or self._used.get(self._key(tenant), 0) < self.times)
-        )
-
-    def fire(self, tenant: str | None) -> bool:
-        key = self._key(tenant)
-        if self._passed.get(key, 0) < self.after:
-            self._passed[key] = self._passed.get(key, 0) + 1
-            return False
-        if self.probability is not None and self._rng.random() >= self.probability:
-            return False
-        self._used[key] = self._used.get(key, 0) + 1
-        self.hits += 1
-        return True
-
-    def _key(self, tenant: str | None) -> str | None:
-        return tenant if self.per_tenant else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "vendor": self.vendor,
-            "tenant": self.tenant,
-            "endpoint": self.endpoint,
-            "times": self.times,
-            "per_tenant": self.per_tenant,
-            "after": self.after,
-            "probability": self.probability,
-            "seed": self.seed,
-            "hits": self.hits,
-            **self.spec,
-        }
+def marked_item(fault: Fault | None, items: Iterable[Any], contract: Contract, kind: EndpointKind) -> int:
+    """Which item of a batch a task fault hits: the one carrying the magic marker when the fault
+    came from one, else the first."""
+    if fault is not None and fault.source == "marker":
+        for i, item in enumerate(items):
+            if find_marker(strings(item), contract, kind):
+                return i
+    return 0
 
 
-class FaultBook:
-    """The admin fault rules, in the order they were added; at most ``limit`` of them."""
+def parse_rule(doc: Mapping[str, Any], contracts: Mapping[str, Contract]) -> RuleSpec:
+    """An admin fault rule as a spec, checked against the contracts it can apply to."""
+    body = dict(doc)
+    vendor = body.pop("vendor", None)
+    tenant = body.pop("tenant", None)
+    endpoint = body.pop("endpoint", None)
+    times = body.pop("times", None)
+    probability = body.pop("probability", None)
+    seed = body.pop("seed", None)
+    per_tenant = bool(body.pop("per_tenant", False))
+    after = body.pop("after", 0)
+    if vendor is not None and vendor not in contracts:
+        raise FaultSpecError(f"unknown vendor {vendor!r}")
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise FaultSpecError("times is a whole number >= 1")
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise FaultSpecError("after is a whole number >= 0")
+    if probability is not None and (not isinstance(probability, (int, float)) or not 0 <= probability <= 1):
+        raise FaultSpecError("probability is a number from 0 to 1")
+    for name in [vendor] if vendor else list(contracts):
+        _check(body, contracts[name], endpoint)
+    return RuleSpec(
+        fault=body,
+        vendor=vendor,
+        tenant=tenant,
+        endpoint=endpoint,
+        times=times,
+        probability=probability,
+        seed=seed,
+        per_tenant=per_tenant,
+        after=after,
+    )
 
-    def __init__(self, limit: int = 1000, seed: int | None = None) -> None:
-        self.limit = limit
-        self._seed = seed
-        self._rules: list[Rule] = []
-        self._count = 0
 
-    def add(self, rule: dict[str, Any], contracts: dict[str, Contract]) -> Rule:
-        body = dict(rule)
-        vendor = body.pop("vendor", None)
-        tenant = body.pop("tenant", None)
-        endpoint = body.pop("endpoint", None)
-        times = body.pop("times", None)
-        probability = body.pop("probability", None)
-        seed = body.pop("seed", None)
-        per_tenant = bool(body.pop("per_tenant", False))
-        after = body.pop("after", 0)
-        if vendor is not None and vendor not in contracts:
-            raise FaultSpecError(f"unknown vendor {vendor!r}")
-        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
-            raise FaultSpecError("times is a whole number >= 1")
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise FaultSpecError("after is a whole number >= 0")
-        if probability is not None and (
-            not isinstance(probability, (int, float)) or not 0 <= probability <= 1
-        ):
-            raise FaultSpecError("probability is a number from 0 to 1")
-        for name in [vendor] if vendor else list(contracts):
-            self._check(body, contracts[name], endpoint)
-        if len(self._rules) >= self.limit:
-            raise FaultSpecError(f"at most {self.limit} fault rules")
-        self._count += 1
-        rule_seed = seed if seed is not None else (self._seed or 0) * 1_000_003 + self._count
-        made = Rule(
-            id=f"rule-{self._count}",
-            spec=body,
-            vendor=vendor,
-            tenant=tenant,
-            endpoint=endpoint,
-            times=times,
-            probability=probability,
-            seed=seed,
-            per_tenant=per_tenant,
-            after=after,
-            _rng=random.Random(rule_seed),
-        )
-        self._rules.append(made)
-        return made
-
-    def restore(self, rule: Rule) -> None:
-        """Keep a rule as it was (from a state file), ids going on after it."""
-        self._rules.append(rule)
-        self._count = max(self._count, int(rule.id.rpartition("-")[2] or 0))
-
-    def pick(self, contract: Contract, tenant: str | None, endpoint: str, kind: str) -> Fault | None:
-        for rule in self._rules:
-            if rule.applies(contract.name, tenant, endpoint, kind) and rule.fire(tenant):
-                return build(rule.spec, contract, kind, source=rule.id)
-        return None
-
-    def rules(self, tenant: str | None = None) -> list[Rule]:
-        return [r for r in self._rules if tenant is None or r.tenant in (None, tenant)]
-
-    def clear(self, tenant: str | None = None) -> None:
-        if tenant is None:
-            self._rules.clear()
-        else:
-            self.clear_scope(tenant)
-
-    def clear_scope(self, tenant: str | None) -> None:
-        """Drop the rules of exactly this scope (``None``: the rules for every tenant)."""
-        self._rules = [r for r in self._rules if r.tenant != tenant]
-
-    @staticmethod
-    def _check(spec: dict[str, Any], contract: Contract, endpoint: str | None) -> None:
-        kinds = {e.kind for e in contract.endpoints}
-        ids = {e.id for e in contract.endpoints}
-        if endpoint is not None and endpoint not in kinds | ids:
-            raise FaultSpecError(f"{contract.name} has no endpoint {endpoint!r}")
-        kind = endpoint if endpoint in kinds else None
-        if kind is None and endpoint is not None:
-            kind = contract.endpoint(endpoint).kind
-        build(spec, contract, kind or "submit", source="check")
+def _check(spec: Mapping[str, Any], contract: Contract, endpoint: str | None) -> None:
+    kinds = {e.kind for e in contract.endpoints}
+    ids = {e.id for e in contract.endpoints}
+    if endpoint is not None and endpoint not in kinds | ids:
+        raise FaultSpecError(f"{contract.name} has no endpoint {endpoint!r}")
+    kind: EndpointKind = "submit"
+    if endpoint is not None:
+        kind = next(e.kind for e in contract.endpoints if endpoint in (e.id, e.kind))
+    build(spec, contract, kind, source="check")

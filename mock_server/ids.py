@@ -22,7 +22,3 @@ class IdSource:
 
     def hex(self, length: int = 32) -> str:
         return f"{self._rng.getrandbits(length * 4):0{length}x}"
-
-    def token(self, length: int = 24) -> str:
-        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-        return "".join(self._rng.choice(alphabet) for _ in range(length))

@@ -1,14 +1,13 @@
 """Network faults: reset a connection, or cut a response body short.
 
 ASGI gives an app no handle on its connection, so the mock's HTTP protocol (``protocol``) puts
-the transport into ``scope["extensions"]``. Served in-process (no transport),
+the transport into ``scope["extensions"]`` (read through ``extensions``). Served in-process (no transport),
 both faults raise ``ConnectionResetError`` into the client instead, which is what an HTTP client
 library reports for them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import struct
@@ -16,13 +15,9 @@ import struct
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mock_server.protocol import TRANSPORT
+from mock_server.extensions import transport as _transport
 
 RESET_STATUS = 499  # what the journal records for a reset connection (nothing was answered)
-
-
-def _transport(scope: Scope) -> asyncio.Transport | None:
-    return (scope.get("extensions") or {}).get(TRANSPORT)
 
 
 async def _until_disconnect(receive: Receive) -> None:

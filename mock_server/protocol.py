@@ -1,6 +1,11 @@
 """The HTTP protocol the mock serves with: uvicorn's fastest (httptools), plus what a mock that
 CI jobs hammer needs from its connections.
 
+This is the one module that imports uvicorn's private names (its httptools protocol and send
+path). uvicorn is pinned exactly in pyproject.toml for that reason; ``tests/test_protocol.py``,
+which compares the one-write answer byte for byte with uvicorn's own path, is the gate for every
+upgrade. What the protocol adds to the scope is read through ``extensions``.
+
 - The transport goes into ``scope["extensions"]`` (``TRANSPORT``), so network faults can reset a
   connection or cut an answer short (see ``network``).
 - Headers are bounded: more than ``MAX_HEADER_BYTES`` of them, and the request is refused as an
@@ -9,47 +14,31 @@ CI jobs hammer needs from its connections.
   starting; a client that stalls or drips them has its connection closed.
 - An answer whose every byte is known (``whole_answer``) leaves in one write, status line,
   headers and body together, instead of uvicorn's header and body writes: a mock's answers are
-  small, and uvicorn's send path was a quarter of a DashScope submit's server time.
+  small (bench/README.md, "What makes the mock fast", has the figures).
 - A body must arrive within ``BODY_TIMEOUT`` seconds of its first byte: past that, the app's
-  ``receive`` ends the body early and ``body_timed_out(scope)`` says so (the vendor answers its
-  invalid-body error), and the connection closes after the answer. The timer is only set for a body
-  that did not come whole with its headers, so the usual small request pays nothing for it.
+  ``receive`` ends the body early and ``extensions.body_timed_out(scope)`` says so (the vendor
+  answers its invalid-body error), and the connection closes after the answer. The timer is only
+  set for a body that did not come whole with its headers, so the usual small request pays
+  nothing for it. (In-process, the body reader keeps the same deadline itself: ``body``.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mock_server.extensions import BODY_DEADLINE, BODY_TIMED_OUT, TRANSPORT, WHOLE_ANSWER
+
 if TYPE_CHECKING:
     from mock_server.settings import Settings
 
-TRANSPORT = "tryon_mock.transport"
-BODY_TIMED_OUT = "tryon_mock.body_timed_out"
-WHOLE_ANSWER = "tryon_mock.whole_answer"
 MAX_HEADER_BYTES = 256 * 1024
 HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
-
-
-def body_timed_out(scope: Scope) -> bool:
-    """Whether the protocol cut this request's body short at its deadline."""
-    return bool((scope.get("extensions") or {}).get(BODY_TIMED_OUT))
-
-
-WholeAnswer = Callable[[Scope, int, list[tuple[bytes, bytes]], bytes | memoryview], bool]
-
-
-def whole_answer(scope: Scope) -> WholeAnswer | None:
-    """Where this protocol serves the request: a function that sends a whole answer to it
-    (scope, status, headers with their Content-Length, body) in one write and says whether it
-    could (else send it the ASGI way). None elsewhere (in-process transports)."""
-    return (scope.get("extensions") or {}).get(WHOLE_ANSWER)
 
 
 class MockProtocol(HttpToolsProtocol):
@@ -89,7 +78,11 @@ class MockProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        extensions: dict[str, Any] = {TRANSPORT: self.transport, WHOLE_ANSWER: self.answer_whole}
+        extensions: dict[str, Any] = {
+            TRANSPORT: self.transport,
+            WHOLE_ANSWER: self.answer_whole,
+            BODY_DEADLINE: self.body_timeout,
+        }
         self.scope["extensions"] = extensions
         if self._header_started is None:
             self._header_started = self.loop.time()
@@ -199,7 +192,7 @@ def protocol_class(
 def uvicorn_config(app: ASGIApp, settings: Settings, log_level: str | None = None) -> uvicorn.Config:
     """How the mock is served, from the command line and in tests alike: this protocol with the
     settings' limits, no access log, no lifespan, and no proxy-header rewriting (a mock has no
-    proxy in front of it; the middleware cost a few percent of every request)."""
+    proxy in front of it, and the middleware costs time on every request)."""
     return uvicorn.Config(
         app,
         host=settings.host,

@@ -1,8 +1,9 @@
-"""Result images: drawn from a recipe on first download (kept here per result key for parsing
-and crops; a try-on's recipe is read off its task), served under links that carry an expiry and
-a signature like an object store's presigned URLs.
+"""Result images: drawn from a recipe on first download, kept in a bounded per-process cache, and
+served under links that carry an expiry and a signature like an object store's presigned URLs.
 
-An expired or tampered link answers as Alibaba Cloud OSS answers one (403 with an XML body).
+A try-on's recipe is read off its task (its inputs, size and id) while the task is kept; parsing
+and crops keep theirs in the store's ``Recipes``. An expired or tampered link answers as Alibaba
+Cloud OSS answers one (403 with an XML body).
 """
 
 from __future__ import annotations
@@ -10,30 +11,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import NamedTuple
-from urllib.parse import quote_plus
+from urllib.parse import parse_qsl, quote_plus
+
+import anyio
+
+from mock_server import render
+from mock_server.bounded import Bounded
+from mock_server.clock import Clock
+from mock_server.fetch import Fetcher
+from mock_server.store import Recipes, Tasks
+from mock_server.store.recipes import Recipe
+from mock_server.tasks import Task, TaskView
 
 ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
-
-
-def result_key(task_id: str, index: int) -> str:
-    """The key of a task's ``index``-th result image."""
-    return f"{task_id}-{index}"
-
-
-def result_of(key: str) -> tuple[str, int] | None:
-    """The task id and index a result key names (``result_key`` read back), or None."""
-    task_id, _, index = key.rpartition("-")
-    return (task_id, int(index)) if task_id and index.isdigit() else None
-
-
-def path(key: str) -> str:
-    """The path of a result image's link (its query string carries the expiry and signature)."""
-    return f"{PREFIX}{key}.png"
-
+CACHE_BYTES = 128 * 1024 * 1024
+CACHE_ENTRIES = 50_000
 
 # Why a link fails -> (HTTP status, OSS error code, OSS message).
 OSS_ERRORS = {
@@ -48,17 +43,24 @@ OSS_ERRORS = {
 }
 
 
-class Recipe(NamedTuple):
-    """How to draw one result image: ``kind`` tryon (base + garments) or parsing/crop of a part."""
+def result_key(task_id: str, index: int) -> str:
+    """The key of a task's ``index``-th result image."""
+    return f"{task_id}-{index}"
 
-    kind: str
-    base: str
-    garments: tuple[str, ...] = ()
-    size: tuple[int, int] | None = None
-    label: str = ""
-    part: str = ""
-    host: str = ""
-    tenant: str | None = None  # whose inputs (uploads are per tenant)
+
+def result_of(key: str) -> tuple[str, int] | None:
+    """The task id and index a result key names (``result_key`` read back), or None."""
+    task_id, _, index = key.rpartition("-")
+    return (task_id, int(index)) if task_id and index.isdigit() else None
+
+
+def result_keys(task: Task) -> list[str]:
+    return [result_key(task.id, i) for i in range(task.results)]
+
+
+def path(key: str) -> str:
+    """The path of a result image's link (its query string carries the expiry and signature)."""
+    return f"{PREFIX}{key}.png"
 
 
 def oss_error(code: str, message: str, request_id: str, **extra: str) -> str:
@@ -75,35 +77,17 @@ def gmt(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-class Results:
-    def __init__(self, secret: bytes, recipes: int = 50_000, cache_bytes: int = 128 * 1024 * 1024) -> None:
-        self._secret = secret
-        self._recipes: OrderedDict[str, Recipe] = OrderedDict()
-        self.max_recipes = recipes
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._cache_total = 0
-        self.cache_bytes = cache_bytes
+class ResultImages:
+    """Links to result images, and the images themselves."""
 
-    @property
-    def secret(self) -> bytes:
-        return self._secret
+    def __init__(self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock) -> None:
+        self.recipes = recipes
+        self.tasks = tasks
+        self.fetcher = fetcher
+        self.clock = clock
+        self._cache: Bounded[str, bytes] = Bounded(CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=len)
 
-    def recipes(self) -> list[tuple[str, Recipe]]:
-        return list(self._recipes.items())
-
-    def add(self, key: str, recipe: Recipe) -> None:
-        self._recipes[key] = recipe
-        while len(self._recipes) > self.max_recipes:
-            old, _ = self._recipes.popitem(last=False)
-            self._forget(old)
-
-    def drop(self, key: str) -> None:
-        """Forget a result: its recipe (if one is kept) and any image drawn for it."""
-        self._recipes.pop(key, None)
-        self._forget(key)
-
-    def recipe(self, key: str) -> Recipe | None:
-        return self._recipes.get(key)
+    # -- links -----------------------------------------------------------------------------------
 
     def url(self, base_url: str, key: str, expires: float) -> str:
         exp = int(expires)
@@ -111,37 +95,96 @@ class Results:
         query = f"Expires={exp}&OSSAccessKeyId={ACCESS_KEY_ID}&Signature={signature}"
         return f"{base_url.rstrip('/')}{path(key)}?{query}"
 
-    def verify(self, key: str, expires: str, signature: str) -> bool:
-        if not expires.isdigit():
-            return False
-        return hmac.compare_digest(self._sign(key, int(expires)), signature)
+    def task_urls(self, task: Task, view: TaskView, base_url: str, ttl: float) -> list[str]:
+        """The links to a finished task's images, valid ``ttl`` seconds after it ended."""
+        expires = (view.ended or self.clock.now()) + ttl
+        return [self.url(base_url, key, expires) for key in result_keys(task)]
 
-    def cached(self, key: str) -> bytes | None:
-        data = self._cache.get(key)
-        if data is not None:
-            self._cache.move_to_end(key)
-        return data
-
-    def keep(self, key: str, data: bytes) -> None:
-        if len(data) > self.cache_bytes:
-            return
-        self._forget(key)
-        self._cache[key] = data
-        self._cache_total += len(data)
-        while self._cache_total > self.cache_bytes:
-            _, old = self._cache.popitem(last=False)
-            self._cache_total -= len(old)
-
-    def clear(self) -> None:
-        self._recipes.clear()
-        self._cache.clear()
-        self._cache_total = 0
-
-    def _forget(self, key: str) -> None:
-        old = self._cache.pop(key, None)
-        if old is not None:
-            self._cache_total -= len(old)
+    def link_problem(self, key: str, params: Mapping[str, str]) -> str | None:
+        """Why a result link does not work now ("signature" or "expired"), or None."""
+        expires = params.get("Expires", "")
+        if not expires.isdigit() or not hmac.compare_digest(
+            self._sign(key, int(expires)), params.get("Signature", "")
+        ):
+            return "signature"
+        return "expired" if int(expires) < self.clock.now() else None
 
     def _sign(self, key: str, expires: int) -> str:
-        mac = hmac.new(self._secret, f"GET\n{key}\n{expires}".encode(), hashlib.sha1)
+        mac = hmac.new(self.recipes.secret, f"GET\n{key}\n{expires}".encode(), hashlib.sha1)
         return base64.b64encode(mac.digest()).decode()
+
+    # -- images ----------------------------------------------------------------------------------
+
+    async def recipe(self, key: str) -> Recipe | None:
+        """How to draw a result image: a kept recipe (parsing, crops), else the try-on of the task
+        the key names, while the task is kept."""
+        kept = await self.recipes.get(key)
+        if kept is not None:
+            return kept
+        named = result_of(key)
+        task = await self.tasks.find(named[0]) if named else None
+        if task is None or named is None or named[1] >= task.results:
+            return None
+        index = named[1]
+        roles = task.inputs
+        base = (roles.get("coarse") or roles.get("person") or roles.get("image") or ("",))[0]
+        return Recipe(
+            kind="tryon",
+            base=base,
+            garments=tuple(roles.get("garment", ())),
+            size=task.result_size,
+            label=task.id if task.results == 1 else f"{task.id} #{index + 1}",
+            host=task.host,
+            tenant=task.tenant,
+        )
+
+    async def draw(self, key: str) -> bytes | None:
+        """The PNG of a result key while its recipe is known, drawn once and then cached."""
+        recipe = await self.recipe(key)
+        if recipe is None:
+            return None
+        cached = self._cache.get(key, touch=True)
+        if cached is not None:
+            return cached
+        base = await self._bytes(recipe.base, "person", recipe)
+        if recipe.kind == "tryon":
+            garments = [await self._bytes(g, "garment", recipe) for g in recipe.garments]
+            data = await anyio.to_thread.run_sync(
+                render.render_tryon, base, garments, recipe.size, recipe.label
+            )
+        else:
+            parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
+            data = parsing if recipe.kind == "parsing" else crop
+        self._cache.put(key, data)
+        return data
+
+    async def parse(self, keys: tuple[str, str], recipe: Recipe) -> tuple[int, ...]:
+        """Segment one garment part now (a synchronous vendor call): keep both recipes, and both
+        images; the part's bounding box."""
+        data = await self._bytes(recipe.base, "image", recipe)
+        parsing, crop, box = await anyio.to_thread.run_sync(render.render_parsing, data, recipe.part)
+        for key, kind, image in ((keys[0], "parsing", parsing), (keys[1], "crop", crop)):
+            await self.recipes.add(key, recipe._replace(kind=kind))
+            self._cache.put(key, image)
+        return tuple(box)
+
+    async def served(self, name: str, query: str, tenant: str | None) -> bytes | None:
+        """A result link read back by the mock itself (an input naming a result image)."""
+        key = name.removesuffix(".png")
+        if self.link_problem(key, dict(parse_qsl(query))) is not None:
+            return None
+        return await self.draw(key)
+
+    def forget(self, task: Task) -> None:
+        """A task left the store: the images drawn for it go with it."""
+        for key in result_keys(task):
+            self._cache.pop(key)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def cached(self, key: str) -> bytes | None:
+        return self._cache.get(key)
+
+    async def _bytes(self, url: str, role: str, recipe: Recipe) -> bytes:
+        return (await self.fetcher.get(url, role, recipe.host, recipe.tenant)).data or b""

@@ -9,8 +9,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from mock_server import faults
 from mock_server.faults import FaultSpecError
 from mock_server.state import MockState
+from mock_server.store.rules import RuleLimit
 
 PACKAGE = "scenarios"
 
@@ -48,26 +50,14 @@ def check(doc: Any) -> dict[str, Any]:
     return doc
 
 
-def apply(state: MockState, doc: dict[str, Any], tenant: str | None = None) -> None:
+async def apply(state: MockState, doc: dict[str, Any], tenant: str | None = None) -> None:
     """Replace the timing and fault rules of one tenant (or the server-wide ones) by the
     scenario's. Every rule is checked before anything changes."""
     check(doc)
-    base = state.settings.timing
     try:
-        timing = base.merged(doc["timing"])
-    except ValueError as exc:
+        state.settings.timing.merged(doc["timing"])
+        specs = [faults.parse_rule(dict(rule, tenant=tenant), state.contracts) for rule in doc["faults"]]
+        await state.store.faults.replace(tenant, specs)
+    except (FaultSpecError, RuleLimit, ValueError) as exc:
         raise ScenarioError(str(exc)) from exc
-    rules = [dict(rule, tenant=tenant) for rule in doc["faults"]]
-    trial = type(state.faults)()
-    try:
-        for rule in rules:
-            trial.add(rule, state.contracts)
-    except FaultSpecError as exc:
-        raise ScenarioError(str(exc)) from exc
-    state.faults.clear_scope(tenant)
-    for rule in rules:
-        state.faults.add(rule, state.contracts)
-    if tenant is None:
-        state.timing = timing
-    else:
-        state.tenant_timing[tenant] = timing
+    await state.set_timing(tenant, doc["timing"], fresh=True)

@@ -1,21 +1,30 @@
-"""The task store: per tenant, bounded, with status computed from the clock when read.
+"""Tasks: what a submit decided (``Task``, never changed after), how far reads have moved it
+(``Progress``, changed only by the task store), and where it stands at a moment (``TaskView``).
 
-A task keeps when it was created and its planned timeline (a list of statuses with durations and
-an outcome). Nothing runs in the background: reading a task at mock time ``now`` tells where on
-its timeline it is. Progress can also be counted in polls instead of seconds.
+Nothing runs in the background: reading a task at mock time ``now`` tells where on its planned
+timeline (``Plan``) it is. Progress can also be counted in polls instead of seconds. ``Planner``
+makes the tasks of a submit: their timelines (shared between tasks with the same inputs), inputs,
+result counts and sizes, and the places of a batch.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
-from contracts.model import ErrorCode, Lifecycle, Operation
+from contracts.model import Contract, ErrorCode, Lifecycle, Operation, resolve_pointer
+from contracts.vocabulary import Place, as_place
+from mock_server.bounded import Bounded
 from mock_server.timing import Timing
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+Stage = Literal["queued", "running", "succeeded", "failed", "canceled"]
+QUEUED: Final = "queued"
+RUNNING: Final = "running"
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+CANCELED: Final = "canceled"
+PLANS_KEPT = 512  # distinct timelines kept for sharing
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,24 +60,72 @@ class Plan:
         phases = ((first.status, queue), *((p.status, run * p.weight / weight) for p in rest))
         return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
 
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "phases": [list(p) for p in self.phases],
+            "error": self.error.id if self.error else None,
+            "fail_at": self.fail_at,
+            "polls": self.polls,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], contract: Contract) -> Plan:
+        return cls(
+            phases=tuple((str(status), float(seconds)) for status, seconds in doc["phases"]),
+            error=contract.error(doc["error"]) if doc["error"] else None,
+            fail_at=float(doc["fail_at"]),
+            polls=doc["polls"],
+        )
+
 
 class TaskView(NamedTuple):
     """What a task looks like at one moment (a tuple: made on every read, cheaply)."""
 
     status: str
-    stage: str  # queued | running | succeeded | failed | canceled
+    stage: Stage
     submitted: float
     scheduled: float | None
     ended: float | None
     error: ErrorCode | None
-
-    @property
-    def terminal(self) -> bool:
-        return self.ended is not None
+    polls: int = 0
 
 
 @dataclass(slots=True)
+class Progress:
+    """What reads change: the polls counted, when polling saw the task run and end (progress by
+    polls), a cancel, and the faults a submit left for later reads. Only a task store changes it."""
+
+    polls: int = 0
+    scheduled: float | None = None
+    ended: float | None = None
+    canceled_at: float | None = None
+    faults: dict[Place, ErrorCode] = field(default_factory=dict)
+
+    def to_doc(self) -> dict[str, Any]:
+        observed = {"scheduled": self.scheduled, "ended": self.ended}
+        return {
+            "polls": self.polls,
+            "canceled_at": self.canceled_at,
+            "observed": {k: v for k, v in observed.items() if v is not None},
+            "pending_faults": {place: error.id for place, error in self.faults.items()},
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], contract: Contract) -> Progress:
+        observed = doc["observed"]
+        return cls(
+            polls=int(doc["polls"]),
+            scheduled=observed.get("scheduled"),
+            ended=observed.get("ended"),
+            canceled_at=doc["canceled_at"],
+            faults={as_place(p): contract.error(i) for p, i in doc["pending_faults"].items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Task:
+    """One task as its submit made it."""
+
     id: str
     tenant: str
     vendor: str
@@ -76,165 +133,215 @@ class Task:
     created: float
     plan: Plan
     lifecycle: Lifecycle
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # image URLs by role
     results: int = 1
     result_size: tuple[int, int] | None = None
-    group: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    pending_faults: dict[str, ErrorCode] = field(default_factory=dict)
-    polls: int = 0
-    canceled_at: float | None = None
-    _observed: dict[str, float] = field(default_factory=dict)
+    group: str | None = None  # the batch it belongs to
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what the vendor's answers echo
+    faults: Mapping[Place, ErrorCode] = field(default_factory=dict)  # left for later reads
     host: str = ""  # the Host its request named: where its inputs and results are read from
 
-    def poll(self, now: float) -> TaskView:
-        """One vendor query of the task: counts toward poll progression, then reads it."""
-        self.polls += 1
-        return self.view(now)
+    def start(self) -> Progress:
+        """The progress of the task as submitted."""
+        return Progress(faults=dict(self.faults))
 
-    def view(self, now: float) -> TaskView:
-        if self.canceled_at is not None and self.lifecycle.canceled is not None:
-            return TaskView(self.lifecycle.canceled, CANCELED, self.created, None, self.canceled_at, None)
+    def view(self, progress: Progress, now: float) -> TaskView:
+        if progress.canceled_at is not None and self.lifecycle.canceled is not None:
+            canceled = self.lifecycle.canceled
+            return TaskView(
+                canceled, CANCELED, self.created, None, progress.canceled_at, None, progress.polls
+            )
         if self.plan.polls is not None:
-            return self._by_polls(now)
-        return self._by_time(now)
+            return self._by_polls(progress)
+        return self._by_time(now, progress.polls)
 
-    def cancel(self, now: float) -> bool:
-        """Cancel if the task is in a cancelable status now."""
-        if self.view(now).status not in self.lifecycle.cancelable:
-            return False
-        self.canceled_at = now
-        return True
+    def observe(self, progress: Progress, now: float) -> None:
+        """Note when polling saw the task start running and end (progress by polls); called by
+        the store after counting a poll."""
+        if self.plan.polls is None:
+            return
+        stage = self._by_polls(progress).stage
+        if stage != QUEUED and progress.scheduled is None:
+            progress.scheduled = now
+        if stage in (SUCCEEDED, FAILED) and progress.ended is None:
+            progress.ended = now
 
-    def take_fault(self, kind: str) -> ErrorCode | None:
-        return self.pending_faults.pop(kind, None)
-
-    def _outcome(self, ended: float, scheduled: float | None) -> TaskView:
+    def _outcome(self, ended: float, scheduled: float | None, polls: int) -> TaskView:
         err = self.plan.error
         if err is None:
-            return TaskView(self.lifecycle.succeeded, SUCCEEDED, self.created, scheduled, ended, None)
-        return TaskView(self.lifecycle.failed, FAILED, self.created, scheduled, ended, err)
+            return TaskView(self.lifecycle.succeeded, SUCCEEDED, self.created, scheduled, ended, None, polls)
+        return TaskView(self.lifecycle.failed, FAILED, self.created, scheduled, ended, err, polls)
 
-    def _by_time(self, now: float) -> TaskView:
+    def _by_time(self, now: float, polls: int) -> TaskView:
         queue = self.plan.phases[0][1]
         scheduled = self.created + queue
         end = self.created + self.plan.total
         if now >= end:
-            return self._outcome(end, min(scheduled, end))
+            return self._outcome(end, min(scheduled, end), polls)
         t = self.created
         for status, duration in self.plan.phases:
             if duration > 0 and now < t + duration:
                 if t == self.created:
-                    return TaskView(status, QUEUED, self.created, None, None, None)
-                return TaskView(status, RUNNING, self.created, scheduled, None, None)
+                    return TaskView(status, QUEUED, self.created, None, None, None, polls)
+                return TaskView(status, RUNNING, self.created, scheduled, None, None, polls)
             t += duration
-        return self._outcome(end, scheduled)  # pragma: no cover - total covers every phase
+        return self._outcome(end, scheduled, polls)  # pragma: no cover - total covers every phase
 
-    def _by_polls(self, now: float) -> TaskView:
+    def _by_polls(self, progress: Progress) -> TaskView:
         need = self.plan.polls or 1
         phases = [p for i, p in enumerate(self.plan.phases) if i == 0 or p[1] > 0]
-        if self.polls >= need:
-            ended = self._observed.setdefault("ended", now)
-            scheduled = self._observed.setdefault("scheduled", ended)
-            return self._outcome(ended, scheduled)
-        index = min(len(phases) - 1, self.polls * len(phases) // need)
+        polls = progress.polls
+        if polls >= need:
+            ended = progress.ended if progress.ended is not None else self.created
+            scheduled = progress.scheduled if progress.scheduled is not None else ended
+            return self._outcome(ended, scheduled, polls)
+        index = min(len(phases) - 1, polls * len(phases) // need)
         if index == 0:
-            return TaskView(phases[0][0], QUEUED, self.created, None, None, None)
-        scheduled = self._observed.setdefault("scheduled", now)
-        return TaskView(phases[index][0], RUNNING, self.created, scheduled, None, None)
+            return TaskView(phases[0][0], QUEUED, self.created, None, None, None, polls)
+        scheduled = progress.scheduled if progress.scheduled is not None else self.created
+        return TaskView(phases[index][0], RUNNING, self.created, scheduled, None, None, polls)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The task as a document; with its ``Progress.to_doc`` beside it, ``from_doc`` reads it
+        back (the faults left are the progress's: a restored task starts from them)."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "vendor": self.vendor,
+            "operation": self.operation,
+            "created": self.created,
+            "plan": self.plan.to_doc(),
+            "inputs": {role: list(urls) for role, urls in self.inputs.items()},
+            "results": self.results,
+            "result_size": list(self.result_size) if self.result_size else None,
+            "group": self.group,
+            "extra": dict(self.extra),
+            "host": self.host,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], contract: Contract) -> Task:
+        size = doc["result_size"]
+        return cls(
+            id=doc["id"],
+            tenant=doc["tenant"],
+            vendor=doc["vendor"],
+            operation=doc["operation"],
+            created=float(doc["created"]),
+            plan=Plan.from_doc(doc["plan"], contract),
+            lifecycle=contract.lifecycle,
+            inputs={role: tuple(urls) for role, urls in doc["inputs"].items()},
+            results=int(doc["results"]),
+            result_size=(int(size[0]), int(size[1])) if size else None,
+            group=doc["group"],
+            extra=doc["extra"],
+            faults={as_place(p): contract.error(i) for p, i in doc["pending_faults"].items()},
+            host=doc.get("host", ""),
+        )
 
 
-class TaskStore:
-    """Tasks by tenant, each tenant holding at most ``per_tenant`` (oldest evicted first)."""
+class Planner:
+    """Makes the tasks of a submit; the same timeline inputs give one shared ``Plan``."""
 
-    def __init__(self, per_tenant: int = 10_000, on_forget: Callable[[Task], None] | None = None) -> None:
-        self.per_tenant = per_tenant
-        self._on_forget = on_forget  # told of every task that leaves (evicted, expired, cleared)
-        self._tenants: dict[str, OrderedDict[str, Task]] = {}
-        self._by_id: dict[str, Task] = {}
-        self._groups: dict[tuple[str, str], list[Task]] = {}
+    def __init__(self, plans: int = PLANS_KEPT) -> None:
+        self._plans: Bounded[tuple[Any, ...], Plan] = Bounded(plans)
 
-    def all(self) -> list[Task]:
-        """Every task kept, each tenant's in submission order."""
-        return [task for tasks in self._tenants.values() for task in tasks.values()]
+    def task(
+        self,
+        contract: Contract,
+        operation: Operation,
+        timing: Timing,
+        *,
+        task_id: str,
+        tenant: str,
+        doc: Any,
+        created: float,
+        host: str,
+        error: ErrorCode | None = None,
+        faults: Mapping[Place, ErrorCode] | None = None,
+        group: str | None = None,
+        position: int = 0,
+        results: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Task:
+        """One task for the request document ``doc``. ``group`` and ``position`` place it in a
+        batch: each later item starts the operation's ``stagger_seconds`` later. ``results``
+        overrides the operation's number of results."""
+        plan = self._plan(contract, operation, timing, error, position * operation.stagger_seconds)
+        roles: dict[str, list[str]] = {}
+        for item in operation.images:
+            url = resolve_pointer(doc, item.pointer)
+            if isinstance(url, str) and url:
+                roles.setdefault(item.role, []).append(url)
+        return Task(
+            id=task_id,
+            tenant=tenant,
+            vendor=contract.name,
+            operation=operation.name,
+            created=created,
+            plan=plan,
+            lifecycle=contract.lifecycle,
+            inputs={role: tuple(found) for role, found in roles.items()},  # tuples of text: not GC-tracked
+            results=results or operation.results,
+            result_size=_result_size(operation, doc),
+            group=group,
+            extra=extra or {},
+            faults=faults or {},
+            host=host,
+        )
 
-    def add(self, task: Task) -> Task:
-        tasks = self._tenants.setdefault(task.tenant, OrderedDict())
-        tasks[task.id] = task
-        self._by_id[task.id] = task
-        if task.group is not None:
-            self._groups.setdefault((task.tenant, task.group), []).append(task)
-        while len(tasks) > self.per_tenant:
-            _, old = tasks.popitem(last=False)
-            self._forget(old)
-        return task
+    def batch(
+        self,
+        contract: Contract,
+        operation: Operation,
+        timing: Timing,
+        items: Sequence[Any],
+        *,
+        batch_id: str,
+        tenant: str,
+        created: float,
+        host: str,
+        counts: Sequence[int],
+        extras: Sequence[Mapping[str, Any]],
+        failures: Mapping[int, ErrorCode],
+        faults: Mapping[Place, ErrorCode],
+    ) -> list[Task]:
+        """One task per item of a batch, ids ``<batch_id>-<i>``, each starting the operation's
+        ``stagger_seconds`` after the one before. ``failures`` are the items that fail; faults
+        left for later reads of the batch ride on its first task."""
+        return [
+            self.task(
+                contract,
+                operation,
+                timing,
+                task_id=f"{batch_id}-{i}",
+                tenant=tenant,
+                doc=item,
+                created=created,
+                host=host,
+                error=failures.get(i),
+                faults=faults if i == 0 else None,
+                group=batch_id,
+                position=i,
+                results=count,
+                extra=extra,
+            )
+            for i, (item, count, extra) in enumerate(zip(items, counts, extras, strict=True))
+        ]
 
-    def group(self, tenant: str, group: str, now: float, retention: float) -> list[Task]:
-        """The tasks of one batch, in submission order. A batch is kept whole until every one of
-        its tasks is past retention, then forgotten whole ([])."""
-        members = list(self._groups.get((tenant, group), []))
-        if members and all(_past(t, now, retention) for t in members):
-            for task in members:
-                self._tenants.get(tenant, OrderedDict()).pop(task.id, None)
-                self._forget(task)
-            return []
-        return members
-
-    def get(self, tenant: str, task_id: str, now: float, retention: float) -> Task | None:
-        """A tenant's task, unless it ended more than ``retention`` seconds ago."""
-        tasks = self._tenants.get(tenant)
-        task = tasks.get(task_id) if tasks is not None else None
-        if task is None or self._expired(task, now, retention):
-            return None
-        return task
-
-    def find(self, task_id: str) -> Task | None:
-        """A task by id whatever its tenant (for presigned result links)."""
-        return self._by_id.get(task_id)
-
-    def of(self, tenant: str, now: float, retention: float) -> Iterator[Task]:
-        for task in list(self._tenants.get(tenant, {}).values()):
-            if not self._expired(task, now, retention):
-                yield task
-
-    def tenants(self) -> list[str]:
-        return list(self._tenants)
-
-    def count(self) -> int:
-        return len(self._by_id)
-
-    def clear(self, tenant: str | None = None) -> None:
-        if tenant is None:
-            self._tenants.clear()
-            self._by_id.clear()
-            self._groups.clear()
-            return
-        for task in list(self._tenants.get(tenant, {}).values()):
-            self._forget(task)
-        self._tenants.pop(tenant, None)
-
-    def _expired(self, task: Task, now: float, retention: float) -> bool:
-        if not _past(task, now, retention):
-            return False
-        self._tenants.get(task.tenant, OrderedDict()).pop(task.id, None)
-        self._forget(task)
-        return True
-
-    def _forget(self, task: Task) -> None:
-        self._by_id.pop(task.id, None)
-        if self._on_forget is not None:
-            self._on_forget(task)
-        if task.group is None:
-            return
-        key = (task.tenant, task.group)
-        members = [t for t in self._groups.get(key, []) if t is not task]
-        if members:
-            self._groups[key] = members
-        else:
-            self._groups.pop(key, None)
+    def _plan(
+        self, contract: Contract, operation: Operation, timing: Timing, error: ErrorCode | None, delay: float
+    ) -> Plan:
+        key = (contract.name, operation.name, timing, error.id if error else None, delay)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = Plan.make(contract.lifecycle, operation, timing, error, delay=delay)
+            self._plans.put(key, plan)
+        return plan
 
 
-def _past(task: Task, now: float, retention: float) -> bool:
-    """Ended more than ``retention`` seconds ago."""
-    ended = task.view(now).ended
-    return ended is not None and now - ended > retention
+def _result_size(operation: Operation, doc: Any) -> tuple[int, int] | None:
+    if operation.result_size_pointer is None:
+        return None
+    value = resolve_pointer(doc, operation.result_size_pointer)
+    return operation.result_sizes.get("-1" if value is None else str(value))

@@ -19,7 +19,6 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
-from mock_server.state import MockState
 
 # CI runs the property tests on a fixed seed, so a run is reproducible; locally they explore.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None)
@@ -142,11 +141,6 @@ def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:
 @pytest.fixture
 def app() -> Any:
     return create_app(Settings(speed=0, seed=7))
-
-
-@pytest.fixture
-def state(app: Any) -> MockState:
-    return app.state.mock
 
 
 @pytest.fixture

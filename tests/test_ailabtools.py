@@ -7,6 +7,7 @@ the public parameters (request_id, log_id, error_code, error_code_str, error_msg
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -262,14 +263,14 @@ def test_submits_get_distinct_task_and_request_ids(client: TestClient) -> None:
 def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient) -> None:
     """Files are kept by content per tenant: resubmitting the same images adds no upload, and
     another tenant's identical files are its own uploads (it still cannot read this tenant's)."""
-    state = client.app.state.mock  # type: ignore[attr-defined]
+    uploads = client.app.state.mock.store.uploads  # type: ignore[attr-defined]
     for _ in range(3):
         assert_public_ok(submit(client, PRO))
-    mine = state.uploads.all()
+    mine = asyncio.run(uploads.all())
     assert len(mine) == len(FILES[PRO]) and {u.tenant for u in mine} == {KEY}
     client.post("/_mock/credentials", json={"ailabtools": [{"api_key": "other-key"}]}).raise_for_status()
     assert_public_ok(submit(client, PRO, headers={**HEADERS, "ailabapi-api-key": "other-key"}))
-    theirs = [u for u in state.uploads.all() if u.tenant == "other-key"]
+    theirs = [u for u in asyncio.run(uploads.all()) if u.tenant == "other-key"]
     assert len(theirs) == len(FILES[PRO]) and not {u.id for u in theirs} & {u.id for u in mine}
 
 

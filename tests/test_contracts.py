@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import contracts
-from contracts import model
+from contracts import loading, model
 from contracts.model import Endpoint, resolve_pointer
+from contracts.vocabulary import SITUATIONS
 from tests.clients.jobs import request_of
 from tests.conftest import v2_signed
 
@@ -61,12 +62,12 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
     change(vendor, errors)
     (folder / "vendor.json").write_text(json.dumps(vendor))
     (folder / "errors.json").write_text(json.dumps(errors))
-    meta, errors_meta = model._meta_validators()
+    meta, errors_meta = loading._meta_validators()
     with pytest.raises(model.ContractError) as info:
         raw = json.loads((folder / "vendor.json").read_text())
-        model._check(meta, raw, "vendor.json")
-        model._check(errors_meta, errors, "errors.json")
-        model._build("dashscope", folder, raw, errors)
+        loading._check(meta, raw, "vendor.json")
+        loading._check(errors_meta, errors, "errors.json")
+        loading._build("dashscope", folder, raw, errors)
     return info.value
 
 
@@ -82,6 +83,7 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
         (lambda v, e: e["errors"][0].update({"at": ["somewhere"]}), "errors.json"),
         (lambda v, e: v.pop("auth"), "vendor.json"),
         (lambda v, e: v["endpoints"][0].update({"kind": "teleport"}), "vendor.json"),
+        (lambda v, e: v["triggers"].update({"auth.sunspots": "InvalidApiKey"}), "vendor.json"),
         (lambda v, e: v["operations"]["aitryon"].update({"request_schema": "missing.json"}), "missing.json"),
         (lambda v, e: v["endpoints"][2]["examples"].update({"request": {}}), "takes no request"),
         (lambda v, e: v["endpoints"][2]["examples"]["responses"].update({"299": {}}), "undocumented answer"),
@@ -372,3 +374,12 @@ def test_the_mock_accepts_every_request_example(client: Any, name: str, endpoint
     assert schema is not None
     problems = [e.message for e in contract.validator(schema).iter_errors(response.json())]
     assert problems == [], response.text
+
+
+def test_trigger_keys_are_exactly_the_situations_the_engine_names() -> None:
+    """``meta.schema.json`` admits as trigger keys exactly the ``Situation`` words of
+    ``contracts/vocabulary.py``, and every vendor's triggers are among them."""
+    meta = json.loads(resources.files("contracts").joinpath("meta.schema.json").read_text())
+    assert set(meta["properties"]["triggers"]["propertyNames"]["enum"]) == set(SITUATIONS)
+    for name in contracts.vendor_names():
+        assert set(contracts.load(name).triggers) <= SITUATIONS

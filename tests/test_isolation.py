@@ -93,3 +93,35 @@ def test_a_fault_rule_touches_only_its_tenant(
     assert refused["status"] == "failed", refused
     listed = server.admin("GET", "/faults", params={"tenant": calm.id(vendor)}).json()["rules"]
     assert rule["id"] not in [r["id"] for r in listed]
+
+
+def test_one_tenant_with_every_vendor_sees_each_vendors_own_tasks(
+    tryon_mock: Tenant, tryon_mock_server: MockServer, files: dict[str, Any]
+) -> None:
+    """The ``tryon_mock`` fixture's tenant holds credentials of every vendor. Jobs of all four
+    vendors succeed on it; each vendor answers another vendor's task id exactly as an id that never
+    existed; and the DashScope task list holds only DashScope's task."""
+    server = tryon_mock_server
+    done: dict[str, str] = {}
+    for vendor in VENDORS:
+        tryon_mock.timing(vendor, progress="polls:1")
+        outcome = CORRECT[vendor]()(job_for(server, tryon_mock, vendor, files))
+        assert outcome["status"] == "succeeded", (vendor, outcome)
+        done[vendor] = outcome["task_id"]
+    for vendor in VENDORS:
+        unknown = query_as(server, tryon_mock, vendor, never_existed(done[vendor]), files)
+        for other in (v for v in VENDORS if v != vendor):
+            theirs = query_as(server, tryon_mock, vendor, done[other], files)
+            assert seen_as(theirs) == seen_as(unknown), (vendor, other)
+            if theirs.error is None:
+                client = CORRECT[vendor]()
+                assert client.progress(theirs) == client.progress(unknown), (vendor, other)
+    key = tryon_mock.credentials["dashscope"]["api_key"]
+    listed = httpx.get(
+        tryon_mock.base_url("dashscope") + "/tasks",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+        trust_env=False,
+    )
+    assert listed.status_code == 200, listed.text
+    assert [row["task_id"] for row in listed.json()["data"]] == [done["dashscope"]]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import gc
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,3 +136,20 @@ def test_requests_leave_no_reference_cycles(server: MockServer) -> None:
         finally:
             gc.enable()
     assert unreachable < 200
+
+
+def test_the_app_loads_none_of_uvicorns_internals() -> None:
+    """Only ``mock_server.protocol`` touches uvicorn's private names: building the app and
+    answering a request in-process imports neither it nor uvicorn's httptools protocol."""
+    code = (
+        "import sys\n"
+        "from starlette.testclient import TestClient\n"
+        "from mock_server import Settings, create_app\n"
+        "TestClient(create_app(Settings(speed=0))).get('/_mock/health').raise_for_status()\n"
+        "loaded = [m for m in ('mock_server.protocol', 'uvicorn.protocols.http.httptools_impl') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == ""

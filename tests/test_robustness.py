@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -136,7 +139,7 @@ def test_a_body_over_the_limit_without_content_length_is_refused() -> None:
 
     response = ds.client.post(SYNTHESIS, content=chunks(), headers=ds.headers())
     assert assert_envelope(response)["message"] == DS.trigger("body.too_large").message
-    assert app.state.mock.journal.query()[-1].body_bytes == 0
+    assert ds.client.get("/_mock/journal").json()["entries"][-1]["body_bytes"] == 0
 
 
 @pytest.mark.parametrize("url", ["http://[::1/person.png", "http://h:99999/p.png", "https://[x]/p.png"])
@@ -205,17 +208,51 @@ def test_a_crash_in_a_handler_is_a_plain_500_and_the_server_goes_on(monkeypatch:
     """Vendor paths are served by lookup, past Starlette's error middleware: an exception escaping a
     handler must still be uvicorn's plain 500, journaled as 500, and the next request answered."""
     with serve_in_thread() as server, httpx.Client(timeout=10, trust_env=False) as http:
-        state = server.state
-        original = state.check_images
+        checker = server.state.images
+        original = checker.check
 
         async def crash(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("a bug in the mock")
 
-        monkeypatch.setattr(state, "check_images", crash)
+        monkeypatch.setattr(checker, "check", crash)
         body = {"model": "aitryon", "input": person_on(f"{server.url}/_mock/assets/person.png")}
         headers = {"Authorization": f"Bearer {KEY}", "X-DashScope-Async": "enable"}
         answer = http.post(server.url + SYNTHESIS, json=body, headers=headers)
         assert answer.status_code == 500 and answer.text == "Internal Server Error"
-        assert state.journal.query()[-1].status == 500
-        monkeypatch.setattr(state, "check_images", original)
+        assert server.admin("GET", "/journal").json()["entries"][-1]["status"] == 500
+        monkeypatch.setattr(checker, "check", original)
         assert http.post(server.url + SYNTHESIS, json=body, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("vendor", ["dashscope", "ailabtools"])
+def test_a_slow_body_gets_the_body_error_in_process_too(vendor: str) -> None:
+    """The body deadline holds without the mock's protocol: through httpx's ASGI transport (no
+    server, no socket), a body that stops coming for longer than ``body_timeout`` is answered with
+    the vendor's invalid-body error once the deadline passes, not when the client finishes."""
+    app = create_app(Settings(speed=0, body_timeout=0.3))
+    contract = contracts.load(vendor)
+    endpoint = next(e for e in contract.endpoints if e.kind == "submit")
+    credential = contract.default_credentials[0]
+    headers = (
+        {"Authorization": f"Bearer {credential['api_key']}", "X-DashScope-Async": "enable"}
+        if vendor == "dashscope"
+        else {"ailabapi-api-key": credential["api_key"], "Content-Type": "multipart/form-data; boundary=b"}
+    )
+    pause = 5.0
+
+    async def dripped() -> AsyncIterator[bytes]:
+        yield b'{"model": '
+        await asyncio.sleep(pause)
+        yield b'"aitryon"}'
+
+    async def send() -> tuple[httpx.Response, float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            started = time.monotonic()
+            answer = await http.post(endpoint.paths[0], content=dripped(), headers=headers)
+            return answer, time.monotonic() - started
+
+    answer, took = asyncio.run(send())
+    assert took < pause, f"answered after {took:.1f} s: the deadline did not hold"
+    assert answer.status_code == contract.trigger("body.invalid").http_status
+    assert str(contract.trigger("body.invalid").code) in answer.text

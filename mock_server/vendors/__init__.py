@@ -1,11 +1,26 @@
-"""One module per vendor: only what its contract JSON cannot say."""
+"""One module per vendor: only what its contract JSON cannot say.
+
+A module of this package that defines a ``Vendor`` subclass serves that vendor; nothing else
+registers it (see README.md here, "Adding a vendor"). Helper modules (a signing scheme, a gateway)
+define none.
+"""
 
 from __future__ import annotations
 
-from mock_server.exchange import Vendor
-from mock_server.vendors.aidge import Aidge
-from mock_server.vendors.ailabtools import AILabTools
-from mock_server.vendors.damo import Damo
-from mock_server.vendors.dashscope import DashScope
+import importlib
+import pkgutil
+from functools import cache
 
-VENDORS: dict[str, type[Vendor]] = {cls.contract.name: cls for cls in (DashScope, Damo, Aidge, AILabTools)}
+from mock_server.vendor import Vendor
+
+
+@cache
+def vendors() -> dict[str, type[Vendor]]:
+    """Every vendor class of this package, by its contract's name."""
+    found: dict[str, type[Vendor]] = {}
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if isinstance(value, type) and issubclass(value, Vendor) and value.__module__ == loaded.__name__:
+                found[value.contract.name] = value
+    return found

@@ -11,15 +11,22 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 import contracts
-from contracts.model import ErrorCode, Operation
-from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response, parse_json
+from contracts.model import Operation
+from contracts.vocabulary import Situation
+from mock_server import submission
+from mock_server.answers import json_response
+from mock_server.call import Call
+from mock_server.errors import VendorError
+from mock_server.image_checks import ImageCheck
+from mock_server.store.quotas import Key as QuotaKey
 from mock_server.tasks import FAILED, QUEUED, SUCCEEDED, Task
+from mock_server.timestamps import timestamp_problem
+from mock_server.vendor import Vendor, handles
 from mock_server.vendors import aidge_signing as signing
 
 API_PREFIX = "/rest"
@@ -27,68 +34,33 @@ TRIAL_HEADER = "x-iop-trial"
 TASK_KEYS = ("task_id", "taskId")
 SUCCESS = "success"
 GATEWAY_OK = "0"
-WINDOW = 15 * 60.0  # seconds a timestamp may be off (undocumented; as the Alibaba Cloud gateway)
 DEFAULT_COUNT = 4  # generateCount's documented default
-FORM = "application/x-www-form-urlencoded"
 
 
 class Aidge(Vendor):
     contract = contracts.load("aidge")
-
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "tryon": self.submit,
-            "tryon-pro": self.submit,
-            "tryon-results": self.query,
-            "tryon-results-get": self.query,
-            "balance": self.balance,
-        }
 
     def claims(self, request: Request) -> bool:
         return "app_key" in request.query_params
 
     # -- the gateway ---------------------------------------------------------------------------
 
-    def authenticate(self, call: Call) -> str:
-        params = self._params(call)
-        call.scratch["params"] = params
-        credential = self.state.credentials.get(self.contract.name, params.get("app_key", ""))
+    async def authenticate(self, call: Call) -> str:
+        params = call.fields(with_json=True)
+        credential = await self.state.store.credentials.get(self.contract.name, params.get("app_key", ""))
         if credential is None:
             raise call.fail("auth.invalid")
-        stamp = params.get("timestamp", "")
-        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 16:
-            raise call.fail("auth.bad_timestamp")
-        if all(abs(int(stamp) / 1000 - now) > WINDOW for now in (call.now, time.time())):
-            raise call.fail("auth.stale")
-        signed = {k: v for k, v in params.items() if k not in call.scratch.get("json_keys", ())}
-        api_path = call.path.removeprefix(API_PREFIX)
-        if not signing.valid(credential.fields["app_secret"], api_path, signed):
+        problem = timestamp_problem(params.get("timestamp", ""), (call.now, time.time()))
+        if problem:
+            raise call.fail(problem)
+        unsigned = call.json_fields()  # a JSON body's fields are never signed
+        signed = {k: v for k, v in params.items() if k not in unsigned}
+        if not signing.valid(credential.fields["app_secret"], call.path.removeprefix(API_PREFIX), signed):
             raise call.fail("auth.bad_signature")
         return credential.tenant
 
-    def _params(self, call: Call) -> dict[str, str]:
-        """Query string, then form or JSON body fields (the first value of a name wins). JSON
-        fields are kept as JSON text when they are not strings, and are never signed."""
-        params: dict[str, str] = {}
-        for key, value in parse_qsl(call.query, keep_blank_values=True):
-            params.setdefault(key, value)
-        kind = call.headers.get("content-type", "").lower()
-        if kind.startswith(FORM):
-            for key, value in parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True):
-                params.setdefault(key, value)
-        elif call.body.strip():
-            try:
-                doc = parse_json(call.body)
-            except ValueError:
-                doc = None
-            if isinstance(doc, dict):
-                call.scratch["json_keys"] = set(doc)
-                for key, value in doc.items():
-                    params.setdefault(str(key), value if isinstance(value, str) else json.dumps(value))
-        return params
-
-    def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
-        ids = self._ids(call)
+    def error_response(self, call: Call, failure: VendorError) -> Response:
+        error, ids = failure.error, self._ids(call)
         if error.envelope == "gateway":
             body: dict[str, Any] = {
                 "type": "ISV",
@@ -97,7 +69,7 @@ class Aidge(Vendor):
                 "request_id": ids["request_id"],
             }
             return json_response(body, error.http_status)
-        detail = str(details.get("detail", ""))
+        detail = _field(failure.violation.pointer) if failure.violation else failure.detail
         message = f"{error.message}: {detail}" if detail else error.message
         body = {
             "code": GATEWAY_OK,
@@ -136,98 +108,70 @@ class Aidge(Vendor):
 
     # -- submit --------------------------------------------------------------------------------
 
+    @handles("tryon", "tryon-pro")
     async def submit(self, call: Call) -> Response:
-        op = next(o for o in self.contract.operations.values() if o.endpoint == call.endpoint.id)
+        op = self.contract.operation_at(call.endpoint.id)
         items = self._request_objects(call, op)
         call.params = items
-        self._rate_limit(call, op)
+        await self._rate_limit(call, op)
         counts = [
             len(item.get("modelImage") or []) or int(item.get("generateCount", DEFAULT_COUNT))
             for item in items
         ]
-        api = call.path.removeprefix(API_PREFIX)
-        key = (self.contract.name, call.tenant or "", api, self._pool(call))
-        if self.state.quotas.left(key, self.contract.quota) < sum(counts):
+        quotas, key = self.state.store.quotas, self._quota_key(call, call.path.removeprefix(API_PREFIX))
+        if await quotas.left(key, self.contract.quota) < sum(counts):
             raise call.fail("quota.exhausted")
-        for item in items:
-            await self._check(call, op, item)
-        if not self.state.quotas.take(key, sum(counts), self.contract.quota):  # spent meanwhile
+        decision = await submission.decide(call, op, items, inspect=_not_flat_lay)
+        if not await quotas.take(key, sum(counts), self.contract.quota):  # spent meanwhile
             raise call.fail("quota.exhausted")
-        pending = call.deferred_faults()
-        failure = pending.pop("task", None)
         task_id = self.state.ids.uuid()
-        tasks = self.state.new_batch(
-            self.contract,
-            op,
-            items,
-            batch_id=task_id,
-            tenant=call.tenant or "",
-            own_host=call.own_host,
-            counts=counts,
-            failure=failure,
-            failing=call.marked_item(items),
-            pending=pending,
-        )
-        for task, item in zip(tasks, items, strict=True):
-            task.extra["clothes"] = [g["imageUrl"] for g in item["clothesList"]]
-        call.task_id = task_id
+        extras = [{"clothes": [g["imageUrl"] for g in item["clothesList"]]} for item in items]
+        await submission.store(call, op, items, decision, task_id=task_id, counts=counts, extras=extras)
         return self._ok(call, {"result": {"taskId": task_id}})
 
     def _request_objects(self, call: Call, op: Operation) -> list[dict[str, Any]]:
-        params: dict[str, str] = call.scratch["params"]
+        params = call.fields(with_json=True)
         keys = call.endpoint.carrier_fields
         name = next((k for k in keys if params.get(k)), keys[0])
         try:
             decoded = json.loads(params.get(name, ""))
         except ValueError:
-            raise call.fail("body.invalid", detail=name) from None
+            raise call.fail("body.invalid", name) from None
         items = decoded if isinstance(decoded, list) else [decoded]
         if not items or not all(isinstance(i, dict) for i in items):
-            raise call.fail("body.invalid", detail=name)
+            raise call.fail("body.invalid", name)
         for item in items:
-            found = self.contract.request_violation(self.contract.violations(op.request_schema, item))
-            if found:
-                error, _, pointer = found
-                raise VendorError(error, detail=_field(pointer))
+            call.validate(item, op.request_schema)
         return items
 
-    def _rate_limit(self, call: Call, op: Operation) -> None:
+    async def _rate_limit(self, call: Call, op: Operation) -> None:
         spec = op.answer.get("test_rate_limit")
         if not spec or self.state.option(self.contract, "pro_test_mode") != "on":
             return
         limit, per = spec.split("/")
-        key = (self.contract.name, call.tenant or "", op.name)
-        if not self.state.rates.allow(key, call.now, int(limit), float(per)):
+        key = (self.contract.name, call.tenant, op.name)
+        if not await self.state.store.rates.allow(key, call.now, int(limit), float(per)):
             raise call.fail("rate.limited")
 
-    async def _check(self, call: Call, op: Operation, item: dict[str, Any]) -> None:
-        checked = await self.state.check_images(self.contract, op, item, call.own_host, call.tenant)
-        if checked.error is not None:
-            raise VendorError(checked.error)
-        if str(item.get("inputQualityDetect", "0")) == "1":
-            for image in op.images:
-                facts = checked.facts.get(image.pointer)
-                if image.role == "garment" and facts is not None and (facts.persons or 0) > 0:
-                    raise call.fail("image.not_flat_lay")
-
-    def _pool(self, call: Call) -> str:
-        return "trial" if call.headers.get(TRIAL_HEADER, "").lower() == "true" else "purchased"
+    def _quota_key(self, call: Call, api: str) -> QuotaKey:
+        pool = "trial" if call.headers.get(TRIAL_HEADER, "").lower() == "true" else "purchased"
+        return (self.contract.name, call.tenant, api, pool)
 
     # -- results and balance -------------------------------------------------------------------
 
+    @handles("tryon-results", "tryon-results-get")
     async def query(self, call: Call) -> Response:
-        params: dict[str, str] = call.scratch["params"]
+        params = call.fields(with_json=True)
         task_id = next((params[k] for k in TASK_KEYS if params.get(k)), "")
         if not task_id:
-            raise call.fail("body.invalid", detail=TASK_KEYS[0])
+            raise call.fail("body.invalid", TASK_KEYS[0])
         call.task_id = task_id
-        retention = self.state.retention(self.contract, call.tenant)
-        tasks = self.state.tasks.group(call.tenant or "", task_id, call.now, retention)
+        tasks = await call.find_batch(task_id)
         if not tasks:
-            raise call.fail("task.unknown", detail=TASK_KEYS[0])
-        call.raise_deferred(tasks[0])
+            raise call.fail("task.unknown", TASK_KEYS[0])
+        await call.raise_deferred(tasks[0])
         layout = self.contract.operations[tasks[0].operation].answer.get("layout", "standard")
-        views = [call.poll(t) for t in tasks]
+        views = [await call.poll(t) for t in tasks]
         stages = {v.stage for v in views}
         life = self.contract.lifecycle
         if stages <= {QUEUED}:
@@ -236,16 +180,15 @@ class Aidge(Vendor):
             status = life.phases[-1].status
         else:
             status = life.succeeded if SUCCEEDED in stages else life.failed
-        results = [
-            self._sub_task(call, task, view.status, view.stage == SUCCEEDED, layout)
-            for task, view in zip(tasks, views, strict=True)
-        ]
+        results = []
+        for task, view in zip(tasks, views, strict=True):
+            urls = await call.result_urls(task, view) if view.stage == SUCCEEDED else []
+            results.append(self._sub_task(call, task, view.status, urls, layout))
         return self._ok(call, {"taskResult": results, "taskStatus": status, "taskId": task_id})
 
-    def _sub_task(self, call: Call, task: Task, status: str, done: bool, layout: str) -> dict[str, Any]:
-        if not done:
+    def _sub_task(self, call: Call, task: Task, status: str, urls: list[str], layout: str) -> dict[str, Any]:
+        if not urls:
             return {"taskStatus": status}
-        urls = self.state.result_urls(task, call.base_url, self.contract)
         clothes: list[str] = task.extra["clothes"]
         if layout != "pro":
             standard = [{"imageUrl": u, "clothes": clothes[0]} for u in urls]
@@ -263,17 +206,27 @@ class Aidge(Vendor):
         }
         return {"taskResult": {"result": result, "usage": 1, "usageMap": usage}, "taskStatus": status}
 
+    @handles("balance")
     async def balance(self, call: Call) -> Response:
-        params: dict[str, str] = call.scratch["params"]
-        api = params.get("apiPath", "")
+        api = call.fields(with_json=True).get("apiPath", "")
         if not api.startswith("/"):
-            raise call.fail("body.invalid", detail="apiPath")
-        key = (self.contract.name, call.tenant or "", api, self._pool(call))
+            raise call.fail("body.invalid", "apiPath")
+        left = await self.state.store.quotas.left(self._quota_key(call, api), self.contract.quota)
         ids = self._ids(call)
-        left = self.state.quotas.left(key, self.contract.quota)
         return json_response(
             {"data": {"balance": left}, "success": self._typed(True), "code": GATEWAY_OK, **ids}
         )
+
+
+def _not_flat_lay(op: Operation, item: dict[str, Any], checked: ImageCheck) -> Situation | None:
+    """With ``inputQualityDetect`` on, a garment image that shows a person is refused."""
+    if str(item.get("inputQualityDetect", "0")) != "1":
+        return None
+    for image in op.images:
+        facts = checked.facts.get(image.pointer)
+        if image.role == "garment" and facts is not None and (facts.persons or 0) > 0:
+            return "image.not_flat_lay"
+    return None
 
 
 def _field(pointer: str) -> str:

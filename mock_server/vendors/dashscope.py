@@ -13,10 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import contracts
-from contracts.model import ErrorCode, Operation
-from mock_server.exchange import Call, Handler, Vendor, VendorError, json_response
-from mock_server.results import Recipe
-from mock_server.tasks import FAILED, SUCCEEDED, Task
+from contracts.model import Operation, resolve_pointer
+from mock_server import submission
+from mock_server.answers import json_response
+from mock_server.call import Call
+from mock_server.errors import VendorError
+from mock_server.store.recipes import Recipe
+from mock_server.tasks import FAILED, SUCCEEDED, Task, TaskView
+from mock_server.vendor import Vendor, handles
 
 BEARER = "bearer "
 LIST_TIME = "%Y%m%d%H%M%S"
@@ -27,30 +31,22 @@ LEGACY_RESULT = "refiner_result"
 class DashScope(Vendor):
     contract = contracts.load("dashscope")
 
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "image-synthesis": self.submit,
-            "image-process": self.process,
-            "task-query": self.query,
-            "task-cancel": self.cancel,
-            "task-list": self.list_tasks,
-        }
-
     # -- envelope and auth -------------------------------------------------------------------
 
     def claims(self, request: Request) -> bool:
         return request.headers.get("authorization", "").lower().startswith(BEARER)
 
-    def authenticate(self, call: Call) -> str:
+    async def authenticate(self, call: Call) -> str:
         header = call.headers.get("authorization", "")
         if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
-        credential = self.state.credentials.get(self.contract.name, header[len(BEARER) :].strip())
+        credential = await self.state.store.credentials.get(self.contract.name, header[len(BEARER) :].strip())
         if credential is None:
             raise call.fail("auth.invalid")
         return credential.tenant
 
-    def error_response(self, call: Call, error: ErrorCode, **details: Any) -> Response:
+    def error_response(self, call: Call, failure: VendorError) -> Response:
+        error = failure.error
         body = {"code": str(error.code), "message": error.message, "request_id": call.request_id}
         return self._json(call, body, error.http_status)
 
@@ -70,46 +66,29 @@ class DashScope(Vendor):
         call.params = doc
         return op, doc
 
+    @handles("image-synthesis")
     async def submit(self, call: Call) -> Response:
         op, doc = self._operation(call)
-        pending = call.deferred_faults()
-        checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
-        failure = pending.pop("task", None)
-        if failure is None and checked.error is not None:
-            if checked.error.can_occur(call.endpoint.kind):
-                raise VendorError(checked.error)
-            failure = checked.error
-        task = self.state.new_task(
-            self.contract,
-            op,
-            task_id=self.state.ids.uuid(),
-            tenant=call.tenant or "",
-            doc=doc,
-            own_host=call.own_host,
-            error=failure,
-            pending=pending,
-        )
-        task.extra["request_id"] = call.request_id
-        call.task_id = task.id
-        view = task.view(call.now)
-        return self._json(
-            call, {"output": {"task_status": view.status, "task_id": task.id}, "request_id": call.request_id}
-        )
+        extra = {"request_id": call.request_id}
+        [task] = await submission.submit(call, op, [doc], task_id=self.state.ids.uuid(), extras=[extra])
+        view = await call.look(task)
+        output = {"task_status": view.status, "task_id": task.id}
+        return self._json(call, {"output": output, "request_id": call.request_id})
 
+    @handles("image-process")
     async def process(self, call: Call) -> Response:
         for name, value in self._async_header().items():
             if call.headers.get(name.lower()) == value:
-                raise call.fail("header.forbidden", header=name)
+                raise call.fail("header.forbidden")
         op, doc = self._operation(call)
-        checked = await self.state.check_images(self.contract, op, doc, call.own_host, call.tenant)
-        if checked.error is not None:
-            raise VendorError(checked.error)
+        decision = await submission.decide(call, op, [doc])
         item = op.images[0]
-        url = contracts.model.resolve_pointer(doc, item.pointer)
-        facts = checked.facts.get(item.pointer)
+        url = resolve_pointer(doc, item.pointer)
+        facts = decision.checks[0].facts.get(item.pointer)
         present = facts.garments if facts and facts.garments is not None else None
-        parts = contracts.model.resolve_pointer(doc, op.parts_pointer or "") or []
-        expires = call.now + self.state.result_ttl(self.contract, call.tenant)
+        parts = resolve_pointer(doc, op.parts_pointer or "") or []
+        expires = call.now + await self.state.result_ttl(self.contract, call.tenant)
+        results = self.state.results
         parsing: list[str | None] = []
         crops: list[str | None] = []
         boxes: list[list[int] | None] = []
@@ -119,13 +98,11 @@ class DashScope(Vendor):
                 crops.append(None)
                 boxes.append(None)
                 continue
-            keys = [f"{call.request_id}-{kind}-{index}" for kind in ("parsing", "crop")]
-            for key, kind in zip(keys, ("parsing", "crop"), strict=True):
-                recipe = Recipe(kind=kind, base=url, part=part, host=call.own_host, tenant=call.tenant)
-                self.state.results.add(key, recipe)
-            box = await self.state.parse(url, part, call.own_host, call.tenant, (keys[0], keys[1]))
-            parsing.append(self.state.results.url(call.base_url, keys[0], expires))
-            crops.append(self.state.results.url(call.base_url, keys[1], expires))
+            keys = (f"{call.request_id}-parsing-{index}", f"{call.request_id}-crop-{index}")
+            recipe = Recipe(kind="parsing", base=url, part=part, host=call.own_host, tenant=call.tenant)
+            box = await results.parse(keys, recipe)
+            parsing.append(results.url(call.base_url, keys[0], expires))
+            crops.append(results.url(call.base_url, keys[1], expires))
             boxes.append(list(box))
         return self._json(
             call,
@@ -142,25 +119,19 @@ class DashScope(Vendor):
 
     # -- task endpoints ----------------------------------------------------------------------
 
-    def _task(self, call: Call) -> Task | None:
+    async def _task(self, call: Call) -> Task | None:
         task_id = call.request.path_params.get("task_id", "")
         call.task_id = task_id
-        return self.state.tasks.get(
-            call.tenant or "", task_id, call.now, self.state.retention(self.contract, call.tenant)
-        )
+        return await call.find(task_id)
 
+    @handles("task-query")
     async def query(self, call: Call) -> Response:
-        task = self._task(call)
+        task = await self._task(call)
         if task is None:
-            return self._json(
-                call,
-                {
-                    "request_id": call.request_id,
-                    "output": {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown},
-                },
-            )
-        call.raise_deferred(task)
-        view = call.poll(task)
+            unknown = {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}
+            return self._json(call, {"request_id": call.request_id, "output": unknown})
+        await call.raise_deferred(task)
+        view = await call.poll(task)
         output: dict[str, Any] = {
             "task_id": task.id,
             "task_status": view.status,
@@ -172,7 +143,7 @@ class DashScope(Vendor):
             output["end_time"] = self._time(view.ended)
         body: dict[str, Any] = {"request_id": call.request_id, "output": output}
         if view.stage == SUCCEEDED:
-            url = self.state.result_urls(task, call.base_url, self.contract)[0]
+            url = (await call.result_urls(task, view))[0]
             op = self.contract.operations[task.operation]
             legacy = self.state.option(self.contract, LEGACY_RESULT) == "results"
             if LEGACY_RESULT in op.options and legacy:
@@ -185,15 +156,17 @@ class DashScope(Vendor):
             output["message"] = view.error.message
         return self._json(call, body)
 
+    @handles("task-cancel")
     async def cancel(self, call: Call) -> Response:
-        task = self._task(call)
+        task = await self._task(call)
         if task is None:
             raise call.fail("task.not_cancelable")
-        call.raise_deferred(task)
-        if not task.cancel(call.now):
+        await call.raise_deferred(task)
+        if not await self.state.store.tasks.cancel(task, call.now):
             raise call.fail("task.not_cancelable")
         return self._json(call, {"request_id": call.request_id})
 
+    @handles("task-list")
     async def list_tasks(self, call: Call) -> Response:
         q = call.request.query_params
         try:
@@ -205,10 +178,10 @@ class DashScope(Vendor):
             raise call.fail("list.invalid") from None
         if page_no < 1 or not 1 <= page_size <= 100 or end < start or end - start > DAY:
             raise call.fail("list.invalid")
-        retention = self.state.retention(self.contract, call.tenant)
+        retention = await self.state.retention(self.contract, call.tenant)
         rows = []
-        for task in self.state.tasks.of(call.tenant or "", call.now, retention):
-            view = task.view(call.now)
+        for task in await self.state.store.tasks.of(call.tenant, self.contract.name, call.now, retention):
+            view = await call.look(task)
             if not start <= task.created <= end:
                 continue
             if q.get("task_id") and q["task_id"] != task.id:
@@ -217,7 +190,7 @@ class DashScope(Vendor):
                 continue
             if q.get("status") and q["status"] != view.status:
                 continue
-            rows.append(self._list_row(call, task, view))
+            rows.append(self._list_row(task, view))
         rows.reverse()
         page = rows[(page_no - 1) * page_size : page_no * page_size]
         return self._json(
@@ -232,7 +205,7 @@ class DashScope(Vendor):
             },
         )
 
-    def _list_row(self, call: Call, task: Task, view: Any) -> dict[str, Any]:
+    def _list_row(self, task: Task, view: TaskView) -> dict[str, Any]:
         uid = str(int(hashlib.sha256(task.tenant.encode()).hexdigest()[:15], 16))
         endpoint = self.contract.endpoint(self.contract.operations[task.operation].endpoint)
         service = endpoint.paths[0].removeprefix(self.contract.base_path + "/services/")

@@ -1,4 +1,9 @@
-"""The request journal: what each tenant sent and what it got, bounded per tenant."""
+"""The request journal: what each tenant sent and what it got, bounded per tenant and in tenants.
+
+What an entry keeps of a request is bounded too: the first ``HEADERS_KEPT`` headers, each cut at
+``HEADER_LIMIT`` characters, and a body of at most ``BODY_LIMIT`` bytes (a larger one is kept as
+its size). Its format is ``contracts/journal.schema.json``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from dataclasses import dataclass, fields
 from itertools import islice
 from typing import Any
 
+from mock_server.bounded import Bounded
+
 BODY_LIMIT = 64 * 1024
 HEADER_LIMIT = 4 * 1024  # characters kept of each header value
 HEADERS_KEPT = 64  # headers kept of one request
-ANONYMOUS = "-"
+ANONYMOUS = "-"  # the tenant of requests no credential was matched to
 
 
 @dataclass(slots=True)
@@ -56,29 +63,26 @@ def body_text(raw: bytes) -> str | None:
         return None
 
 
-class Journal:
+class MemoryJournal:
     """Entries per tenant, newest last; each tenant keeps at most ``per_tenant``, and at most
     ``tenants`` tenants are kept (the least recently written is dropped first)."""
 
     def __init__(self, per_tenant: int = 1000, tenants: int = 1000) -> None:
         self.per_tenant = per_tenant
-        self.max_tenants = tenants
-        self._entries: dict[str, deque[Entry]] = {}
+        self._logs: Bounded[str, deque[Entry]] = Bounded(tenants)
         self._seq = 0
 
-    def record(self, entry: Entry) -> Entry:
+    async def record(self, entry: Entry) -> None:
+        """Number the entry and keep it (its ``seq`` is set here)."""
         self._seq += 1
         entry.seq = self._seq
-        log = self._entries.pop(entry.tenant, None)
+        log = self._logs.pop(entry.tenant)
         if log is None:
             log = deque(maxlen=self.per_tenant)
-            while len(self._entries) >= self.max_tenants:
-                self._entries.pop(next(iter(self._entries)))
-        self._entries[entry.tenant] = log
+        self._logs.put(entry.tenant, log)
         log.append(entry)
-        return entry
 
-    def query(
+    async def query(
         self,
         tenant: str | None = None,
         vendor: str | None = None,
@@ -86,8 +90,12 @@ class Journal:
         since: int = 0,
         limit: int | None = None,
     ) -> list[Entry]:
-        logs = [self._entries.get(tenant, ())] if tenant is not None else self._entries.values()
-        found = [
+        if tenant is not None:
+            found = self._logs.get(tenant)
+            logs: list[deque[Entry]] = [found] if found is not None else []
+        else:
+            logs = self._logs.values()
+        found_entries = [
             e
             for log in logs
             for e in log
@@ -95,19 +103,18 @@ class Journal:
             and (vendor is None or e.vendor == vendor)
             and (endpoint is None or e.endpoint == endpoint)
         ]
-        found.sort(key=lambda e: e.seq)
-        return found[-limit:] if limit else found
+        found_entries.sort(key=lambda e: e.seq)
+        return found_entries[-limit:] if limit else found_entries
 
-    def clear(self, tenant: str | None = None) -> None:
+    async def clear(self, tenant: str | None = None) -> None:
         if tenant is None:
-            self._entries.clear()
+            self._logs.clear()
         else:
-            self._entries.pop(tenant, None)
+            self._logs.pop(tenant)
 
-    @property
-    def last_seq(self) -> int:
+    async def last_seq(self) -> int:
         """The sequence number of the newest entry ever recorded (0 before any)."""
         return self._seq
 
-    def size(self) -> int:
-        return sum(len(log) for log in self._entries.values())
+    async def size(self) -> int:
+        return sum(len(log) for log in self._logs.values())

@@ -1,0 +1,111 @@
+"""Checking a request's images against its operation's documented limits, with two caches: what
+each image URL showed (its facts), and the verdict on a whole request's URLs when every image in it
+was a cached fact (the same bytes give the same verdict). Both are per process and bounded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import anyio
+
+from contracts.model import Contract, ErrorCode, Operation, resolve_pointer
+from contracts.vocabulary import Situation
+from mock_server import images
+from mock_server.bounded import Bounded
+from mock_server.fetch import Fetcher
+
+KEPT = 512  # facts, and verdicts, kept
+CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Chinese characters and punctuation
+# What each way an image can fail is, as a situation the contracts map to their errors.
+SITUATIONS: Final[Mapping[str, Situation]] = {
+    images.UNDECODABLE: "image.undecodable",
+    images.FORMAT: "image.format",
+    images.BYTES: "image.bytes",
+    images.SMALL: "image.small",
+    images.SIDE: "image.side",
+    images.NOT_BINARY: "image.not_binary",
+    images.NO_PERSON: "image.no_person",
+    images.MULTI_PERSON: "image.multi_person",
+    "unreachable": "image.unreachable",
+    "timeout": "image.timeout",
+}
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """The outcome of reading a request's images: the first error, and what each one was."""
+
+    error: ErrorCode | None
+    facts: Mapping[str, images.ImageFacts]
+
+
+class ImageChecker:
+    def __init__(self, fetcher: Fetcher, kept: int = KEPT) -> None:
+        self.fetcher = fetcher
+        self._facts: Bounded[tuple[str | None, str], images.ImageFacts] = Bounded(kept)
+        self._checks: Bounded[tuple[Any, ...], ImageCheck] = Bounded(kept)
+
+    async def check(
+        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str
+    ) -> ImageCheck:
+        """The first image error of a request, if any. The verdict for the same URLs (and tenant:
+        an upload's URL reads only its owner's file) is kept when every image in it was a cached
+        fact."""
+        urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
+        if any(u is not None and type(u) is not str for u in urls):
+            return await self._check(contract, operation, doc, own_host, tenant)
+        key = (contract.name, operation.name, urls, own_host, tenant)
+        kept = self._checks.get(key)
+        if kept is not None:
+            return kept
+        checked = await self._check(contract, operation, doc, own_host, tenant)
+        if all(self._facts_key(u, tenant) in self._facts for u in urls if u):
+            self._checks.put(key, checked)
+        return checked
+
+    async def facts(
+        self, url: str, role: str, own_host: str, tenant: str | None
+    ) -> tuple[images.ImageFacts | None, str]:
+        """What an image shows, cached per URL; else why it could not be read."""
+        key = self._facts_key(url, tenant)
+        cached = self._facts.get(key, touch=True)
+        if cached is not None:
+            return cached, ""
+        fetched = await self.fetcher.get(url, role, own_host, tenant)
+        if fetched.data is None:
+            return None, fetched.failure or "unreachable"
+        found = await anyio.to_thread.run_sync(images.inspect, fetched.data)
+        if fetched.cacheable:
+            self._facts.put(key, found)
+        return found, ""
+
+    def _facts_key(self, url: str, tenant: str | None) -> tuple[str | None, str]:
+        """Where an image's facts are cached: by URL (an upload's per tenant too: only its owner
+        reads it)."""
+        return (tenant if self.fetcher.private(url) else None, url)
+
+    async def _check(
+        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str
+    ) -> ImageCheck:
+        facts: dict[str, images.ImageFacts] = {}
+        for item in operation.images:
+            url = resolve_pointer(doc, item.pointer)
+            if not isinstance(url, str) or not url:
+                continue
+            if item.limits.ascii_url and CJK.search(url):
+                return ImageCheck(contract.trigger("image.url"), facts)
+            found, failure = await self.facts(url, item.role, own_host, tenant)
+            if found is None:
+                return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts)
+            kind = images.check(found, item.limits, item.persons)
+            if kind is not None:
+                return ImageCheck(contract.trigger(SITUATIONS[kind]), facts)
+            facts[item.pointer] = found
+        for group in operation.same_size:
+            sizes = {(facts[p].width, facts[p].height) for p in group if p in facts}
+            if len(sizes) > 1:
+                return ImageCheck(contract.trigger("image.size_mismatch"), facts)
+        return ImageCheck(None, facts)

@@ -1,0 +1,49 @@
+"""Images clients upload to the mock, kept in memory under a byte budget (oldest dropped first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mock_server.bounded import Bounded
+
+PREFIX = "/_mock/uploads/"  # where uploads are served (and read back by the mock's image checks)
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    data: bytes
+    media_type: str
+    tenant: str | None  # None: made through the admin API, readable by anyone
+
+
+class UploadTooLarge(ValueError):
+    pass
+
+
+class MemoryUploads:
+    """Files of at most ``max_file`` bytes, at most ``max_total`` bytes and ``entries`` files."""
+
+    def __init__(
+        self, max_file: int = 32 * 1024 * 1024, max_total: int = 256 * 1024 * 1024, entries: int = 100_000
+    ) -> None:
+        self.max_file = max_file
+        self._items: Bounded[str, Upload] = Bounded(
+            entries, max_bytes=max_total, weigh=lambda upload: len(upload.data)
+        )
+
+    async def put(self, upload: Upload) -> Upload:
+        """Keep an upload (the same id again, as content-addressed uploads are, is kept once)."""
+        if len(upload.data) > self.max_file:
+            raise UploadTooLarge(f"an upload holds at most {self.max_file} bytes")
+        self._items.put(upload.id, upload)
+        return upload
+
+    async def get(self, upload_id: str) -> Upload | None:
+        return self._items.get(upload_id)
+
+    async def all(self) -> list[Upload]:
+        return self._items.values()
+
+    async def clear(self, tenant: str | None = None) -> None:
+        self._items.drop_where(lambda _, upload: tenant is None or upload.tenant == tenant)

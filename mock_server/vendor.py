@@ -1,0 +1,206 @@
+"""``Vendor``: the request pipeline every vendor shares, and what a vendor module supplies to it.
+
+For each request: read the body (bounded in size and time), authenticate (the vendor's scheme,
+giving the tenant), check the endpoint's required headers, decide the fault (header, rule or magic
+input), run the vendor's handler, render any vendor error in the vendor's own envelope, and
+journal the exchange. A vendor module supplies ``authenticate``, ``error_response`` and its
+handlers, each marked with ``@handles``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from types import FunctionType
+from typing import ClassVar, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from contracts.model import Contract, Endpoint
+from contracts.vocabulary import EndpointKind
+from mock_server import faults, network
+from mock_server.body import BodyRefused, read_body
+from mock_server.call import Call
+from mock_server.errors import VendorError
+from mock_server.faults import Fault, FaultSpecError
+from mock_server.state import MockState
+from mock_server.store.journal import ANONYMOUS, Entry, body_text, header_text
+
+Handler = Callable[[Call], Awaitable[Response]]
+RouteEndpoint = Callable[[Request], Awaitable[Response]]
+H = TypeVar("H", bound=Callable[..., Awaitable[Response]])
+_MARKS: dict[object, tuple[tuple[str, ...], EndpointKind | None]] = {}
+
+
+def handles(*endpoint_ids: str, kind: EndpointKind | None = None) -> Callable[[H], H]:
+    """Mark a vendor method as the handler of these endpoints of its contract (by id), or of
+    every endpoint of one ``kind``."""
+
+    def mark(method: H) -> H:
+        _MARKS[method] = (endpoint_ids, kind)
+        return method
+
+    return mark
+
+
+class Vendor:
+    """A vendor module: its contract, its auth scheme, its envelope and its handlers."""
+
+    contract: ClassVar[Contract]
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+
+    async def authenticate(self, call: Call) -> str:
+        """The caller's tenant; raise VendorError for a missing or unknown credential."""
+        raise NotImplementedError
+
+    def error_response(self, call: Call, failure: VendorError) -> Response:
+        """The vendor's answer for ``failure`` (its error row, detail and schema violation)."""
+        raise NotImplementedError
+
+    def claims(self, request: Request) -> bool:
+        """Whether a request to an unknown path looks like this vendor's (by its credentials)."""
+        return False
+
+    def handlers(self) -> dict[str, Handler]:
+        """Endpoint id -> the method marked ``@handles`` for it."""
+        found: dict[str, Handler] = {}
+        for name in dir(type(self)):
+            method = getattr(type(self), name, None)
+            mark = _MARKS.get(method) if isinstance(method, FunctionType) else None
+            if mark is None:
+                continue
+            ids, kind = mark
+            if kind is not None:
+                ids = (*ids, *(e.id for e in self.contract.endpoints if e.kind == kind))
+            found.update(dict.fromkeys(ids, getattr(self, name)))
+        return found
+
+    def routes(self) -> list[Route]:
+        routes = []
+        for endpoint_id, handler in self.handlers().items():
+            endpoint = self.contract.endpoint(endpoint_id)
+            for path in endpoint.paths:
+                routes.append(
+                    Route(
+                        path,
+                        self._wrap(endpoint, handler),
+                        methods=[endpoint.method],
+                        name=f"{self.contract.name}:{endpoint_id}:{path}",
+                    )
+                )
+        return routes
+
+    def fallback(self) -> RouteEndpoint:
+        """Answers unknown paths and methods under the vendor's base path, in its envelope."""
+        unknown = Endpoint(
+            id="unknown", kind="unknown", method="*", paths=(self.contract.base_path + "/",), responses={}
+        )
+
+        async def handler(call: Call) -> Response:
+            raise call.fail("route.unknown")
+
+        return self._wrap(unknown, handler)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    def _wrap(self, endpoint: Endpoint, handler: Handler) -> RouteEndpoint:
+        state, vendor = self.state, self
+
+        async def run(request: Request) -> Response:
+            call = Call(
+                request,
+                state,
+                vendor.contract,
+                endpoint,
+                request_id=state.ids.uuid(),
+                task_id=request.path_params.get("task_id"),
+            )
+            entry = _entry(call)
+            try:
+                response = await vendor._answer(call, handler, entry)
+                entry.status = response.status_code
+            finally:
+                entry.tenant = call.tenant
+                reset = call.fault is not None and call.fault.network == "reset"
+                entry.status = entry.status or (network.RESET_STATUS if reset else 500)
+                entry.fault = call.fault.as_dict() if call.fault else None
+                entry.task_id = call.task_id
+                entry.params = call.params
+                entry.tasks = call.shown or None
+                await state.store.journal.record(entry)
+            if call.fault and call.fault.network == "truncate":
+                return network.Truncated(response)
+            return response
+
+        return run
+
+    async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
+        try:
+            scope, settings = call.request.scope, self.state.settings
+            declared = call.headers.get("content-length", "")
+            receive = call.request.receive
+            call.body = await read_body(
+                scope, receive, declared, settings.max_body_bytes, settings.body_timeout
+            )
+            entry.body, entry.body_bytes = body_text(call.body), len(call.body)
+            call.tenant = await self.authenticate(call)
+            for name, value in call.endpoint.headers.items():
+                if call.headers.get(name.lower()) != value:
+                    raise call.fail("header.missing")
+            call.fault = await self._fault(call)
+            if call.fault:
+                if call.fault.delay:
+                    await asyncio.sleep(call.fault.delay)
+                if call.fault.network == "reset":
+                    await network.reset(scope, receive)
+                    return Response(status_code=network.RESET_STATUS)
+                if call.fault.error and call.fault.at == call.endpoint.kind:
+                    raise VendorError(call.fault.error)
+            return await handler(call)
+        except VendorError as failure:
+            entry.error = failure.error.id
+            return self.error_response(call, failure)
+        except BodyRefused as refused:
+            unread = VendorError(self.contract.trigger(refused.trigger))
+            entry.error = unread.error.id
+            return self.error_response(call, unread)
+        except FaultSpecError as exc:
+            return JSONResponse(
+                {"mock_error": str(exc)}, status_code=400, headers={"X-Mock-Error": "bad-fault"}
+            )
+
+    async def _fault(self, call: Call) -> Fault | None:
+        header = call.headers.get(faults.HEADER)
+        kind = call.endpoint.kind
+        if header:
+            return faults.parse_header(header, self.contract, kind)
+        rule = await self.state.store.faults.pick(self.contract.name, call.tenant, call.endpoint.id, kind)
+        if rule is not None:
+            return faults.build(rule.spec.fault, self.contract, kind, source=rule.id)
+        if b"mock-error" in call.body:
+            text = call.body.decode("utf-8", "replace")
+            return faults.find_marker([text], self.contract, kind)
+        return None
+
+
+def _entry(call: Call) -> Entry:
+    req = call.request
+    return Entry(
+        seq=0,
+        time=call.now,
+        tenant=ANONYMOUS,
+        vendor=call.contract.name,
+        endpoint=call.endpoint.id,
+        method=req.method,
+        path=call.path,
+        query=call.query,
+        headers=header_text(call.headers.items()),
+        body=None,
+        body_bytes=0,
+        received=time.time(),
+    )
