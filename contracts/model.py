@@ -251,7 +251,8 @@ class Contract:
         """The document's violations of a schema (none at all, fast, for a valid one)."""
         if self.is_valid(schema_file, doc):
             return iter(())
-        return self.validators[schema_file].iter_errors(doc)
+        found: Iterator[ValidationError] = self.validators[schema_file].iter_errors(doc)
+        return found
 
     def request_violation(self, violations: Iterator[ValidationError]) -> tuple[ErrorCode, str, str] | None:
         """(error, keyword, JSON pointer) of the first violation a rule covers, or None."""

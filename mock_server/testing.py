@@ -38,20 +38,28 @@ class Tenant:
         params = {"tenant": self.id(vendor), "vendor": vendor}
         if endpoint:
             params["endpoint"] = endpoint
-        return self.server.admin("GET", "/journal", params=params).json()["entries"]
+        entries: list[dict[str, Any]] = self.server.admin("GET", "/journal", params=params).json()["entries"]
+        return entries
 
     def tasks(self, vendor: str) -> list[dict[str, Any]]:
-        return self.server.admin("GET", "/tasks", params={"tenant": self.id(vendor)}).json()["tasks"]
+        rows: list[dict[str, Any]] = self.server.admin(
+            "GET", "/tasks", params={"tenant": self.id(vendor)}
+        ).json()["tasks"]
+        return rows
 
     def fault(self, vendor: str, **rule: Any) -> dict[str, Any]:
         rule = {"vendor": vendor, "tenant": self.id(vendor), **rule}
-        return self.server.admin("POST", "/faults", json=rule).json()["rules"][0]
+        made: dict[str, Any] = self.server.admin("POST", "/faults", json=rule).json()["rules"][0]
+        return made
 
     def scenario(self, vendor: str, name: str) -> None:
         self.server.admin("POST", f"/scenarios/{name}", json={"tenant": self.id(vendor)})
 
     def timing(self, vendor: str, **changes: Any) -> dict[str, Any]:
-        return self.server.admin("POST", "/timing", json={"tenant": self.id(vendor), **changes}).json()
+        profile: dict[str, Any] = self.server.admin(
+            "POST", "/timing", json={"tenant": self.id(vendor), **changes}
+        ).json()
+        return profile
 
     def reset(self) -> None:
         for vendor in self.credentials:

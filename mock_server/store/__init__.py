@@ -14,7 +14,7 @@ shared timelines (each is rebuilt from what is here), and the clock's reading (`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -171,7 +171,7 @@ def memory(
     seed: int | None,
     tasks_per_tenant: int,
     journal_per_tenant: int,
-    on_forget: Any = None,
+    on_forget: Callable[[Task], None] | None = None,
 ) -> Store:
     """The in-memory store: one process's state, bounded part by part."""
     return Store(
