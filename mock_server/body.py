@@ -7,11 +7,14 @@ the same deadline itself, from the first read of the body.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
 import anyio
 from starlette.types import Receive, Scope
 
 from contracts.vocabulary import Situation
-from mock_server.extensions import body_deadline_kept, body_timed_out
+from mock_server.extensions import BODY_DEADLINE, BODY_TIMED_OUT
 
 
 class BodyRefused(Exception):
@@ -28,22 +31,27 @@ class BodyTooSlow(BodyRefused):
     """The body did not arrive within the read deadline (a slow-drip client)."""
 
 
-async def read_body(scope: Scope, receive: Receive, declared: str, limit: int, deadline: float) -> bytes:
-    """The whole body, refusing one over ``limit`` bytes (by its declared Content-Length, or
-    as it comes) or one that takes longer than ``deadline`` seconds to arrive."""
+def read_body(scope: Scope, receive: Receive, declared: str, limit: int, deadline: float) -> Awaitable[bytes]:
+    """The whole body (to await), refusing one over ``limit`` bytes (by its declared
+    Content-Length, or as it comes) or one that takes longer than ``deadline`` seconds to
+    arrive."""
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
-    if body_deadline_kept(scope):
-        body = await _read(receive, limit)
-        if body_timed_out(scope):
-            raise BodyTooSlow
-        return body
+    extensions = scope.get("extensions")
+    if extensions and BODY_DEADLINE in extensions:  # the protocol keeps the deadline
+        return _read(receive, limit, extensions)
+    return _read_in_time(receive, limit, deadline)
+
+
+async def _read_in_time(receive: Receive, limit: int, deadline: float) -> bytes:
     with anyio.move_on_after(deadline):
         return await _read(receive, limit)
     raise BodyTooSlow  # the deadline passed before the body's end
 
 
-async def _read(receive: Receive, limit: int) -> bytes:
+async def _read(receive: Receive, limit: int, extensions: Mapping[str, Any] | None = None) -> bytes:
+    """Every chunk up to the body's end; with the protocol's ``extensions``, refused when the
+    protocol ended it at its deadline."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -57,4 +65,6 @@ async def _read(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
+    if extensions is not None and extensions.get(BODY_TIMED_OUT):
+        raise BodyTooSlow
     return b"".join(chunks)

@@ -52,27 +52,42 @@ class Bounded(Generic[K, V]):
         """The weight of what is kept (0 without a weight)."""
         return self._total
 
-    def get(self, key: K, touch: bool = False) -> V | None:
-        """The value of ``key``, or None; ``touch`` makes it the most recently used."""
+    def get(self, key: K) -> V | None:
+        """The value of ``key``, or None."""
+        return self._items.get(key)
+
+    def touch(self, key: K) -> V | None:
+        """The value of ``key``, or None; a value found becomes the most recently used."""
         value = self._items.get(key)
-        if touch and value is not None:
+        if value is not None:
             self._items.move_to_end(key)
         return value
 
     def put(self, key: K, value: V) -> None:
         """Keep ``value`` as the newest item (replacing one of the same key), then evict the
         oldest while a bound is exceeded. A value heavier than the whole byte bound is not kept."""
+        items = self._items
+        if self.weigh is None:  # the common case, on every request: a count bound alone
+            if key in items:
+                items.move_to_end(key)
+            items[key] = value
+            if len(items) > self.entries:
+                self._evict()
+            return
         self.pop(key)
-        weight = self.weigh(value) if self.weigh is not None else 0
+        weight = self.weigh(value)
         if self.max_bytes is not None and weight > self.max_bytes:
             return
-        self._items[key] = value
+        items[key] = value
         self._total += weight
-        while len(self._items) > self.entries or (
-            self.max_bytes is not None and self._total > self.max_bytes
-        ):
-            old_key, old = self._items.popitem(last=False)
-            self._total -= self.weigh(old) if self.weigh is not None else 0
+        self._evict()
+
+    def _evict(self) -> None:
+        items, weigh = self._items, self.weigh
+        while len(items) > self.entries or (self.max_bytes is not None and self._total > self.max_bytes):
+            old_key, old = items.popitem(last=False)
+            if weigh is not None:
+                self._total -= weigh(old)
             if self.on_evict is not None:
                 self.on_evict(old_key, old)
 

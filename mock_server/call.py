@@ -180,8 +180,10 @@ class Call:
     async def raise_deferred(self, task: Task) -> None:
         """Answer with a fault an earlier submit left for this kind of call on this task."""
         place = place_of(self.endpoint.kind)
-        error = await self.state.store.tasks.take_fault(task, place) if place else None
-        if error is not None and place is not None:
+        if not task.faults or place is None:  # its submit left none
+            return
+        error = await self.state.store.tasks.take_fault(task, place)
+        if error is not None:
             self.fault = Fault(error=error, at=place, source="deferred")
             raise VendorError(error)
 

@@ -42,13 +42,3 @@ def whole_answer(scope: Scope) -> WholeAnswer | None:
     could (else send it the ASGI way). None elsewhere."""
     found: WholeAnswer | None = _extensions(scope).get(WHOLE_ANSWER)
     return found
-
-
-def body_deadline_kept(scope: Scope) -> bool:
-    """Whether the server enforces the body deadline itself (else the app must)."""
-    return BODY_DEADLINE in _extensions(scope)
-
-
-def body_timed_out(scope: Scope) -> bool:
-    """Whether the protocol cut this request's body short at its deadline."""
-    return bool(_extensions(scope).get(BODY_TIMED_OUT))

@@ -71,7 +71,7 @@ class ImageChecker:
     ) -> tuple[images.ImageFacts | None, str]:
         """What an image shows, cached per URL; else why it could not be read."""
         key = self._facts_key(url, tenant)
-        cached = self._facts.get(key, touch=True)
+        cached = self._facts.touch(key)
         if cached is not None:
             return cached, ""
         fetched = await self.fetcher.get(url, role, own_host, tenant)

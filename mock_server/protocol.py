@@ -16,7 +16,7 @@ upgrade. What the protocol adds to the scope is read through ``extensions``.
   headers and body together, instead of uvicorn's header and body writes: a mock's answers are
   small (bench/README.md, "What makes the mock fast", has the figures).
 - A body must arrive within ``BODY_TIMEOUT`` seconds of its first byte: past that, the app's
-  ``receive`` ends the body early and ``extensions.body_timed_out(scope)`` says so (the vendor
+  ``receive`` ends the body early and ``extensions.BODY_TIMED_OUT`` says so (the vendor
   answers its invalid-body error), and the connection closes after the answer. The timer is only
   set for a body that did not come whole with its headers, so the usual small request pays
   nothing for it. (In-process, the body reader keeps the same deadline itself: ``body``.)

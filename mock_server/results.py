@@ -143,7 +143,7 @@ class ResultImages:
         recipe = await self.recipe(key)
         if recipe is None:
             return None
-        cached = self._cache.get(key, touch=True)
+        cached = self._cache.touch(key)
         if cached is not None:
             return cached
         base = await self._bytes(recipe.base, "person", recipe)

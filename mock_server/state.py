@@ -75,10 +75,14 @@ class MockState:
         return updated
 
     async def retention(self, contract: Contract, tenant: str) -> float:
-        return (await self.timing(tenant)).retention_seconds or contract.retention_seconds
+        """How long the tenant's tasks of this vendor stay readable after they end."""
+        timing = await self.store.timings.get(tenant)
+        return timing.retention_seconds or contract.retention_seconds
 
     async def result_ttl(self, contract: Contract, tenant: str) -> float:
-        return (await self.timing(tenant)).result_ttl_seconds or contract.result_ttl_seconds
+        """How long the tenant's result links of this vendor work."""
+        timing = await self.store.timings.get(tenant)
+        return timing.result_ttl_seconds or contract.result_ttl_seconds
 
     async def reset(self, tenant: str | None = None) -> None:
         """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, or all."""

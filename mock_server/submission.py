@@ -17,8 +17,7 @@ Where a failure shows is decided by one rule (``faults.place``), from the contra
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts.model import ErrorCode, Operation
 from contracts.vocabulary import Place, Situation
@@ -31,8 +30,7 @@ from mock_server.tasks import Task
 Inspect = Callable[[Operation, Any, ImageCheck], Situation | None]  # a vendor's own check of an item
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What a submit's checks decided: each item's image check, the items whose task fails (with
     its error), and the errors its later reads show."""
 
@@ -89,7 +87,7 @@ async def store(
     ``<task_id>-<i>``), with the decision's failures; the call names ``task_id`` in the journal.
     ``counts`` overrides each item's number of results; ``extras`` are what answers echo."""
     state = call.state
-    timing = await state.timing(call.tenant)
+    timing = await state.store.timings.get(call.tenant)
     planner, contract = state.planner, call.contract
     extras = extras or [{}] * len(items)
     if operation.batch_pointer is None:

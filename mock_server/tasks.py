@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple
 
 from contracts.model import Contract, ErrorCode, Lifecycle, Operation, resolve_pointer
@@ -25,6 +26,7 @@ SUCCEEDED: Final = "succeeded"
 FAILED: Final = "failed"
 CANCELED: Final = "canceled"
 PLANS_KEPT = 512  # distinct timelines kept for sharing
+NOTHING: Mapping[Any, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +124,8 @@ class Progress:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
-    """One task as its submit made it."""
+class Task(NamedTuple):
+    """One task as its submit made it: never changed after (a tuple, made once per task, fast)."""
 
     id: str
     tenant: str
@@ -133,12 +134,12 @@ class Task:
     created: float
     plan: Plan
     lifecycle: Lifecycle
-    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # image URLs by role
+    inputs: Mapping[str, tuple[str, ...]] = NOTHING  # image URLs by role
     results: int = 1
     result_size: tuple[int, int] | None = None
     group: str | None = None  # the batch it belongs to
-    extra: Mapping[str, Any] = field(default_factory=dict)  # what the vendor's answers echo
-    faults: Mapping[Place, ErrorCode] = field(default_factory=dict)  # left for later reads
+    extra: Mapping[str, Any] = NOTHING  # what the vendor's answers echo
+    faults: Mapping[Place, ErrorCode] = NOTHING  # left for later reads
     host: str = ""  # the Host its request named: where its inputs and results are read from
 
     def start(self) -> Progress:
@@ -285,8 +286,8 @@ class Planner:
             results=results or operation.results,
             result_size=_result_size(operation, doc),
             group=group,
-            extra=extra or {},
-            faults=faults or {},
+            extra=extra or NOTHING,
+            faults=faults or NOTHING,
             host=host,
         )
 

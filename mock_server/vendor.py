@@ -28,6 +28,7 @@ from mock_server.errors import VendorError
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.state import MockState
 from mock_server.store.journal import ANONYMOUS, Entry, body_text, header_text
+from mock_server.store.rules import Rule
 
 Handler = Callable[[Call], Awaitable[Response]]
 RouteEndpoint = Callable[[Request], Awaitable[Response]]
@@ -67,7 +68,8 @@ class Vendor:
         return False
 
     def handlers(self) -> dict[str, Handler]:
-        """Endpoint id -> the method marked ``@handles`` for it."""
+        """Endpoint id -> the method marked ``@handles`` for it, in the contract's order of
+        endpoints (the order their routes are matched in)."""
         found: dict[str, Handler] = {}
         for name in dir(type(self)):
             method = getattr(type(self), name, None)
@@ -78,7 +80,7 @@ class Vendor:
             if kind is not None:
                 ids = (*ids, *(e.id for e in self.contract.endpoints if e.kind == kind))
             found.update(dict.fromkeys(ids, getattr(self, name)))
-        return found
+        return {e.id: found[e.id] for e in self.contract.endpoints if e.id in found}
 
     def routes(self) -> list[Route]:
         routes = []
@@ -149,10 +151,13 @@ class Vendor:
             )
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = await self.authenticate(call)
-            for name, value in call.endpoint.headers.items():
-                if call.headers.get(name.lower()) != value:
-                    raise call.fail("header.missing")
-            call.fault = await self._fault(call)
+            _check_headers(call)
+            call.fault = self._header_fault(call)
+            if call.fault is None:  # then a rule (counted as it fires), then a magic input
+                rule = await self.state.store.faults.pick(
+                    self.contract.name, call.tenant, call.endpoint.id, call.endpoint.kind
+                )
+                call.fault = self._rule_or_marker_fault(call, rule)
             if call.fault:
                 if call.fault.delay:
                     await asyncio.sleep(call.fault.delay)
@@ -174,18 +179,26 @@ class Vendor:
                 {"mock_error": str(exc)}, status_code=400, headers={"X-Mock-Error": "bad-fault"}
             )
 
-    async def _fault(self, call: Call) -> Fault | None:
+    def _header_fault(self, call: Call) -> Fault | None:
+        """The fault the ``X-Mock-Fault`` header asks for, which wins over rules and markers."""
         header = call.headers.get(faults.HEADER)
+        return faults.parse_header(header, self.contract, call.endpoint.kind) if header else None
+
+    def _rule_or_marker_fault(self, call: Call, rule: Rule | None) -> Fault | None:
+        """The fault of the rule that fired, else of a magic input in the body."""
         kind = call.endpoint.kind
-        if header:
-            return faults.parse_header(header, self.contract, kind)
-        rule = await self.state.store.faults.pick(self.contract.name, call.tenant, call.endpoint.id, kind)
         if rule is not None:
             return faults.build(rule.spec.fault, self.contract, kind, source=rule.id)
         if b"mock-error" in call.body:
-            text = call.body.decode("utf-8", "replace")
-            return faults.find_marker([text], self.contract, kind)
+            return faults.find_marker([call.body.decode("utf-8", "replace")], self.contract, kind)
         return None
+
+
+def _check_headers(call: Call) -> None:
+    """The endpoint's required headers, each with its required value."""
+    for name, value in call.endpoint.headers.items():
+        if call.headers.get(name.lower()) != value:
+            raise call.fail("header.missing")
 
 
 def _entry(call: Call) -> Entry:

@@ -41,7 +41,7 @@ def test_a_touched_entry_outlives_older_untouched_ones() -> None:
     kept: Bounded[str, int] = Bounded(2)
     kept.put("old", 1)
     kept.put("new", 2)
-    assert kept.get("old", touch=True) == 1
+    assert kept.touch("old") == 1
     kept.put("newest", 3)
     assert kept.keys() == ["old", "newest"] and kept.oldest() == ("old", 1)
 

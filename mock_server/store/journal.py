@@ -76,10 +76,10 @@ class MemoryJournal:
         """Number the entry and keep it (its ``seq`` is set here)."""
         self._seq += 1
         entry.seq = self._seq
-        log = self._logs.pop(entry.tenant)
+        log = self._logs.touch(entry.tenant)  # the least recently written tenant goes first
         if log is None:
             log = deque(maxlen=self.per_tenant)
-        self._logs.put(entry.tenant, log)
+            self._logs.put(entry.tenant, log)
         log.append(entry)
 
     async def query(

@@ -12,6 +12,7 @@ from mock_server.bounded import Bounded
 from mock_server.tasks import Progress, Task, TaskView
 
 Shelf = tuple[str, str]  # tenant, vendor
+UNREAD = Progress()  # the progress of every task no read has changed yet (read, never changed)
 
 
 class MemoryTasks:
@@ -32,7 +33,6 @@ class MemoryTasks:
             shelf = Bounded(self.per_tenant, on_evict=lambda _, old: self._forget(old))
             self._shelves[(task.tenant, task.vendor)] = shelf
         self._by_id[task.id] = task
-        self._progress[task.id] = task.start()
         if task.group is not None:
             self._groups.setdefault((task.tenant, task.vendor, task.group), []).append(task)
         shelf.put(task.id, task)
@@ -68,7 +68,7 @@ class MemoryTasks:
 
     async def look(self, task: Task, now: float) -> TaskView:
         """Where the task stands (no poll counted)."""
-        return task.view(self._progress_of(task), now)
+        return task.view(self._progress.get(task.id, UNREAD), now)
 
     async def poll(self, task: Task, now: float) -> TaskView:
         """One vendor query of the task: counted toward poll progression, then read."""
@@ -105,7 +105,7 @@ class MemoryTasks:
     async def export(self) -> list[dict[str, Any]]:
         """Every task with its progress, as documents (for the state file)."""
         return [
-            {**task.to_doc(), **self._progress_of(task).to_doc()}
+            {**task.to_doc(), **(self._progress.get(task.id) or task.start()).to_doc()}
             for shelf in self._shelves.values()
             for task in shelf.values()
         ]
@@ -121,13 +121,17 @@ class MemoryTasks:
             self._progress[task.id] = Progress.from_doc(doc, contract)
 
     def _progress_of(self, task: Task) -> Progress:
+        """The task's progress, to change: made at its first read that changes it (a submit
+        makes none); a task forgotten meanwhile gets one that goes nowhere."""
         progress = self._progress.get(task.id)
-        if progress is None:  # forgotten meanwhile: it reads as submitted
+        if progress is None:
             progress = task.start()
+            if task.id in self._by_id:
+                self._progress[task.id] = progress
         return progress
 
     def _past(self, task: Task, now: float, retention: float) -> bool:
-        ended = task.view(self._progress_of(task), now).ended
+        ended = task.view(self._progress.get(task.id, UNREAD), now).ended
         return ended is not None and now - ended > retention
 
     def _expired(self, task: Task, now: float, retention: float) -> bool:

@@ -119,14 +119,13 @@ class DashScope(Vendor):
 
     # -- task endpoints ----------------------------------------------------------------------
 
-    async def _task(self, call: Call) -> Task | None:
-        task_id = call.request.path_params.get("task_id", "")
-        call.task_id = task_id
-        return await call.find(task_id)
+    def _task_id(self, call: Call) -> str:
+        call.task_id = call.request.path_params.get("task_id", "")
+        return call.task_id
 
     @handles("task-query")
     async def query(self, call: Call) -> Response:
-        task = await self._task(call)
+        task = await call.find(self._task_id(call))
         if task is None:
             unknown = {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}
             return self._json(call, {"request_id": call.request_id, "output": unknown})
@@ -158,7 +157,7 @@ class DashScope(Vendor):
 
     @handles("task-cancel")
     async def cancel(self, call: Call) -> Response:
-        task = await self._task(call)
+        task = await call.find(self._task_id(call))
         if task is None:
             raise call.fail("task.not_cancelable")
         await call.raise_deferred(task)
