@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,10 @@ from bench.servers import HOST, ROOT
 from bench.workloads import Group
 
 WRK_TIMEOUT = "5s"
+NO_WRK = (
+    "bench needs wrk (https://github.com/wg/wrk): install it with `apt-get install wrk` (Debian, Ubuntu), "
+    "`brew install wrk` (macOS) or your package manager, then run again"
+)
 
 
 @dataclass
@@ -54,6 +59,20 @@ class Result:
 
 def wrk_path() -> str | None:
     return shutil.which("wrk")
+
+
+def ensure_wrk() -> str:
+    """wrk's path. When it is missing, install Debian's package if we are root with apt-get;
+    otherwise (or if that fails) stop with one line saying how to install it."""
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk not found: installing Debian's package (apt-get install -y wrk)", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+        found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit(NO_WRK)
+    return found
 
 
 def run(

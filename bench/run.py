@@ -543,13 +543,14 @@ def run_workloads(settings: Settings, logs: Path) -> list[Measured]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse(argv)
+    wrk = loadgen.ensure_wrk()
     began = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     logs = WORK / "logs"
     machine: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
-        "wrk": _version(["wrk", "--version"]) if loadgen.wrk_path() else "not installed",
+        "wrk": _version([wrk, "--version"]),
         "node": _version(["node", "--version"]) if shutil.which("node") else "not installed",
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
