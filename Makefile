@@ -35,6 +35,7 @@ bench-verify: $(BIN)/python
 
 # `make bench`: our mock against Stoplight Prism under wrk: req/s, p50/p99, errors, RSS, start-up
 # times, RSS after 1M requests, and the targets (see bench/README.md). BENCH_ARGS="--million 100000".
+# Installs wrk when missing (Debian's package, as root with apt-get); elsewhere says how to install it.
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -1,4 +1,4 @@
-"""``make bench``: our mock against Stoplight Prism, side by side in one run, on loopback.
+"""``make bench``: our mock against Stoplight Prism, side by side in one run, on loopback, under wrk.
 
 Prints, per workload and concurrency, requests/s, p50/p99 latency, errors and peak RSS for both
 servers and the ratio ours/Prism; the start-up times; our RSS after 10,000 requests, at a few
@@ -6,12 +6,12 @@ checkpoints and after 1,000,000; then each target with PASS/FAIL. Writes the sam
 bench/results/latest.json. See bench/README.md.
 
     python -m bench.run [--duration S] [--warmup S] [--million N] [--concurrency 16,64]
-                        [--workloads a,b,c] [--loadgen auto|wrk|python] [--no-prism]
-                        [--prism-log error|fatal|silent] [--strict]
+                        [--workloads a,b,c] [--no-prism] [--prism-log error|fatal|silent] [--strict]
 
-Environment: BENCH_DURATION, BENCH_WARMUP, BENCH_MILLION, BENCH_CONCURRENCY, BENCH_LOADGEN,
-BENCH_PRISM_LOG. Exit status: 1 if our mock answered a measured run with errors (its figures are
-not valid), or with --strict if a target failed; else 0.
+wrk missing: installed first (Debian's package) when root with apt-get, else the run stops and
+says how to install it. Environment: BENCH_DURATION, BENCH_WARMUP, BENCH_MILLION,
+BENCH_CONCURRENCY, BENCH_PRISM_LOG. Exit status: 1 if our mock answered a measured run with errors
+(its figures are not valid), or with --strict if a target failed; else 0.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ class Settings:
     million: int
     concurrency: tuple[int, ...]
     workloads: tuple[str, ...]
-    loadgen: str
     prism: bool
     prism_log: str
     strict: bool
@@ -100,12 +99,6 @@ def parse(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--million", type=int, default=int(_env_float("BENCH_MILLION", 1_000_000)))
     parser.add_argument("--concurrency", default=os.environ.get("BENCH_CONCURRENCY", "16,64"))
     parser.add_argument("--workloads", default="a,b,c", help="which of a, b, c to run")
-    parser.add_argument(
-        "--loadgen",
-        choices=("auto", "wrk", "python"),
-        default=os.environ.get("BENCH_LOADGEN", "auto"),
-        help="auto: wrk when installed, else the Python generator",
-    )
     parser.add_argument("--no-prism", action="store_true", help="measure our mock only")
     parser.add_argument(
         "--prism-log",
@@ -121,7 +114,6 @@ def parse(argv: Sequence[str] | None) -> Settings:
         million=args.million,
         concurrency=tuple(int(c) for c in args.concurrency.split(",") if c),
         workloads=tuple(w for w in args.workloads.split(",") if w),
-        loadgen=args.loadgen if args.loadgen != "auto" else ("wrk" if loadgen.wrk_path() else "python"),
         prism=not args.no_prism,
         prism_log=args.prism_log,
         strict=args.strict,
@@ -215,17 +207,13 @@ def measure(
         unique = workloads.unique_count(rate_hint, seconds) if (workload.signed and ours) else 0
         return workloads.groups(workload, ports, images, task_ids, unique=unique)
 
-    warm = loadgen.run(
-        build(settings.warmup), connections, settings.warmup, folder / "warmup", generator=settings.loadgen
-    )
+    warm = loadgen.run(build(settings.warmup), connections, settings.warmup, folder / "warmup")
     groups = build(settings.duration)
     for s in involved:
         s.reset_peak()
     logged = sum(s.log.stat().st_size for s in involved)
     other = servers.ForeignLoad()
-    result = loadgen.run(
-        groups, connections, settings.duration, folder / "measured", generator=settings.loadgen
-    )
+    result = loadgen.run(groups, connections, settings.duration, folder / "measured")
     other_cpu = other.stop()
     peak = sum(s.peak_kb() for s in involved)
     logged = sum(s.log.stat().st_size for s in involved) - logged
@@ -332,14 +320,7 @@ def soak(settings: Settings, logs: Path) -> Soak:
         sent = 0
         for i, mark in enumerate(marks):
             other = servers.ForeignLoad()
-            result = loadgen.run(
-                groups,
-                SOAK_CONNECTIONS,
-                3 * 3600.0,
-                WORK / f"soak-{i}",
-                limit=mark - sent,
-                generator=settings.loadgen,
-            )
+            result = loadgen.run(groups, SOAK_CONNECTIONS, 3 * 3600.0, WORK / f"soak-{i}", limit=mark - sent)
             sent += result.requests
             health = json.loads(servers.http_get(server.port, "/_mock/health")[1])
             point = Checkpoint(
@@ -451,7 +432,7 @@ def report(
     measured = any(m.server == "prism" for m in runs)
     prism = f", Prism {servers.PRISM_VERSION} -v {settings.prism_log}" if measured else ""
     runs_are = f"{settings.warmup:g} s warm-up + {settings.duration:g} s per run"
-    say(f"results ({settings.loadgen}, {runs_are}{prism})\n")
+    say(f"results (wrk, {runs_are}{prism})\n")
     if runs:
         say(table(runs) + "\n")
     say(
@@ -543,20 +524,21 @@ def run_workloads(settings: Settings, logs: Path) -> list[Measured]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse(argv)
+    wrk = loadgen.ensure_wrk()
     began = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     logs = WORK / "logs"
     machine: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
-        "wrk": _version(["wrk", "--version"]) if loadgen.wrk_path() else "not installed",
+        "wrk": _version([wrk, "--version"]),
         "node": _version(["node", "--version"]) if shutil.which("node") else "not installed",
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     whole = servers.ForeignLoad()
     say(f"tryon-mock benchmark: {machine}")
     say(
-        f"load generator: {settings.loadgen}; {settings.warmup:g} s warm-up + {settings.duration:g} s "
+        f"load generator: wrk; {settings.warmup:g} s warm-up + {settings.duration:g} s "
         f"measured per run; concurrency {settings.concurrency}; soak {settings.million:,} requests"
     )
     start = measure_startup(logs)
@@ -591,7 +573,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warmup": settings.warmup,
             "million": settings.million,
             "concurrency": settings.concurrency,
-            "loadgen": settings.loadgen,
         },
         "prism": {
             "package": servers.PRISM_PACKAGE,

@@ -274,9 +274,9 @@ def _our_ticks() -> int:
 
 class ForeignLoad:
     """CPU used, between ``start`` and ``stop``, by processes that are not this harness or its
-    descendants (servers, wrk, the Python generator): the machine's process time (/proc/stat)
-    minus ours (our live processes and those we reaped). A test suite running beside the
-    benchmark shows here. In CPUs: 1.0 = one core busy the whole time."""
+    descendants (servers, wrk): the machine's process time (/proc/stat) minus ours (our live
+    processes and those we reaped). A test suite running beside the benchmark shows here. In CPUs:
+    1.0 = one core busy the whole time."""
 
     def __init__(self) -> None:
         self.began = time.monotonic()
