@@ -1,11 +1,12 @@
 """The layering between our packages (README, "Architecture"): serving loads none of the suite's
 Hypothesis although the command takes the suite's arguments from it (and the suite's public names
-still import)."""
+still import), and the import-linter contract of the contract model names every module of it."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +39,18 @@ def test_the_command_parser_loads_no_hypothesis() -> None:
         timeout=120,
     )
     assert ran.returncode == 0, ran.stderr
+
+
+def test_the_model_contract_lists_every_module_of_the_model() -> None:
+    """A module added to contracts/ (outside contracts/verify) is a module of the model: the
+    contract that keeps the model free of our other packages must name it, or it goes unchecked."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [model] = [c for c in config["contracts"] if c["id"] == "model-imports-nothing-of-ours"]
+    package = ROOT / "contracts"
+    modules = {
+        ".".join(("contracts", *path.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        for path in package.rglob("*.py")
+        if "verify" not in path.relative_to(package).parts[:1]
+    }
+    assert set(model["source_modules"]) == modules
+    assert model["as_packages"] is False
