@@ -21,12 +21,15 @@ test: $(BIN)/python
 	$(BIN)/ruff check mock_server contracts scenarios tests bench
 	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# `make lint`: ruff, mypy, and the layering between packages (import-linter, see README "Architecture").
 lint: $(BIN)/python
 	$(BIN)/ruff check mock_server contracts scenarios tests bench
 	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 # `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test).
 bench-verify: $(BIN)/python

@@ -15,6 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 import contracts
+from contracts.verify import command as verify_command
 from mock_server import __version__, openapi, persistence, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import StateFile
@@ -106,49 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--vendor", required=True, choices=contracts.vendor_names())
     o.add_argument("--out", help="write to this file instead of stdout")
     o.add_argument("--server-url", default="http://127.0.0.1:8000", help="the document's server URL")
-    _verify_arguments(sub.add_parser("verify", help="verify a client (any language) against a contract"))
+    # The suite owns its command's arguments; this is the one module that wires it to the mock's.
+    verify_command.add_arguments(
+        sub.add_parser("verify", help="verify a client (any language) against a contract")
+    )
     return parser
-
-
-def _verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vendor", required=True, help="dashscope, damo, aidge or ailabtools")
-    parser.add_argument(
-        "--client-cmd", required=True, help="the client: reads a job on stdin, writes an outcome"
-    )
-    parser.add_argument("--max-examples", type=int, default=50)
-    parser.add_argument("--seed", type=int, help="Hypothesis seed (printed with every run)")
-    parser.add_argument(
-        "--report", action="append", default=[], metavar="FILE", help="out.json, out.xml or text"
-    )
-    parser.add_argument("--server", help="a running tryon-mock (URL); default: start one on a free port")
-    parser.add_argument("--operation", action="append", help="only these operations (repeatable)")
-    parser.add_argument("--exclude-checks", default="", metavar="A,B", help="turn these checks off")
-    parser.add_argument(
-        "--check-option",
-        action="append",
-        default=[],
-        metavar="CHECK.OPTION=VALUE",
-        help="e.g. poll_pace.min_interval=0.5",
-    )
-    parser.add_argument("--progress", choices=("any", "polls", "time"), default="any")
-    parser.add_argument("--time-budget", type=float, default=10.0, help="seconds a job may take")
-    parser.add_argument(
-        "--poll-interval", type=float, default=0.02, help="the pause the job suggests between polls"
-    )
-    parser.add_argument("--retry-backoff", type=float, default=0.02, help="the backoff the job suggests")
-    parser.add_argument("--no-shrink", action="store_true", help="report the first failure as found")
-    parser.add_argument("--replay", help="run exactly this scenario (JSON, as a failure prints it)")
-    parser.add_argument(
-        "--list-checks", action="store_true", help="print the checks and their options, then exit"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
-        from contracts.verify.command import main as verify
-
-        return verify(args)
+        return verify_command.main(args)
     if args.command == "openapi":
         text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
         if args.out:

@@ -1,5 +1,9 @@
-"""``tryon-mock verify``: the suite for a client of any language, from the command line (the
-arguments are defined in ``mock_server.cli``, so that serving never loads Hypothesis)."""
+"""``tryon-mock verify``: the suite for a client of any language, from the command line.
+
+``mock_server.cli`` wires the command: it adds these arguments to its ``verify`` subcommand and
+calls ``main``. Defining the arguments costs nothing more than argparse: the runner (and with it
+Hypothesis) is imported only when the command runs, so that serving never loads Hypothesis.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,39 @@ import json
 import sys
 from typing import Any
 
-from contracts.verify.runner import verify_client
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``tryon-mock verify``."""
+    parser.add_argument("--vendor", required=True, help="dashscope, damo, aidge or ailabtools")
+    parser.add_argument(
+        "--client-cmd", required=True, help="the client: reads a job on stdin, writes an outcome"
+    )
+    parser.add_argument("--max-examples", type=int, default=50)
+    parser.add_argument("--seed", type=int, help="Hypothesis seed (printed with every run)")
+    parser.add_argument(
+        "--report", action="append", default=[], metavar="FILE", help="out.json, out.xml or text"
+    )
+    parser.add_argument("--server", help="a running tryon-mock (URL); default: start one on a free port")
+    parser.add_argument("--operation", action="append", help="only these operations (repeatable)")
+    parser.add_argument("--exclude-checks", default="", metavar="A,B", help="turn these checks off")
+    parser.add_argument(
+        "--check-option",
+        action="append",
+        default=[],
+        metavar="CHECK.OPTION=VALUE",
+        help="e.g. poll_pace.min_interval=0.5",
+    )
+    parser.add_argument("--progress", choices=("any", "polls", "time"), default="any")
+    parser.add_argument("--time-budget", type=float, default=10.0, help="seconds a job may take")
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.02, help="the pause the job suggests between polls"
+    )
+    parser.add_argument("--retry-backoff", type=float, default=0.02, help="the backoff the job suggests")
+    parser.add_argument("--no-shrink", action="store_true", help="report the first failure as found")
+    parser.add_argument("--replay", help="run exactly this scenario (JSON, as a failure prints it)")
+    parser.add_argument(
+        "--list-checks", action="store_true", help="print the checks and their options, then exit"
+    )
 
 
 def checks_from(exclude: str, options: list[str]) -> dict[str, Any]:
@@ -30,7 +66,10 @@ def checks_from(exclude: str, options: list[str]) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run the command on arguments ``add_arguments`` defined: exit status 0 passed, 1 a check
+    failed, 2 bad arguments."""
     from contracts.verify.checks import CHECKS
+    from contracts.verify.runner import verify_client
 
     if args.list_checks:
         for spec in CHECKS.values():

@@ -23,6 +23,7 @@ from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
 from contracts.verify.scenario import Scenario, scenarios
 from contracts.verify.server import Session
+from contracts.verify.spawn import spawned_mock
 
 SETTLE_SECONDS = 0.02  # how long after the outcome a late request still counts as one
 
@@ -159,14 +160,13 @@ def _line(entry: Mapping[str, Any]) -> str:
 @contextmanager
 def _server(server: Any) -> Iterator[str]:
     """The URL of the mock to use: the one given (a URL or anything with ``.url``), or a fresh
-    one on a free loopback port for the length of the run."""
+    ``tryon-mock serve`` on a free loopback port for the length of the run (a subprocess: the
+    suite talks to a mock over HTTP only, and never imports ``mock_server``)."""
     if server is not None:
         yield server if isinstance(server, str) else server.url
         return
-    from mock_server.testing import serve_in_thread  # the mock is only needed when none is given
-
-    with serve_in_thread() as started:
-        yield started.url
+    with spawned_mock() as url:
+        yield url
 
 
 def verify_client(
@@ -189,9 +189,11 @@ def verify_client(
     """Verify a client of ``vendor`` against the mock.
 
     ``client`` is a callable (job dict -> outcome dict), a command line (job on stdin, outcome on
-    stdout) or an adapter. ``server`` is a running mock (its URL, or a ``MockServer``); without
-    one a mock is started for the run. ``checks`` turns checks off (``{"poll_pace": False}``) or
-    sets their options (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
+    stdout) or an adapter. ``server`` is a running mock (its URL, or anything with a ``url``, such
+    as a ``MockServer``); without one, ``tryon-mock serve`` runs as a subprocess for the run. A
+    server whose journal answers break ``contracts/journal.schema.json`` raises ServerFormatError.
+    ``checks`` turns checks off (``{"poll_pace": False}``) or sets their options
+    (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
     scenario (as a failure report prints it) instead of drawing examples. ``shrink=False`` reports
     the first failing example as found (faster, larger). ``progress`` limits the drawn lifecycles to
     poll counts (``"polls"``) or scaled time (``"time"``).

@@ -15,10 +15,16 @@ from typing import Any
 import httpx
 
 from contracts.model import Contract
+from contracts.verify import documents
 from contracts.verify.requests import Asset
 from contracts.verify.scenario import Scenario
 
-ANONYMOUS = "-"  # the journal's tenant for requests no credential could be matched to
+ANONYMOUS = documents.anonymous_tenant()  # the journal's tenant for requests no credential matched
+
+
+class ServerFormatError(ValueError):
+    """The server answers the admin API in a format other than the documented one (it is not a
+    tryon-mock, or not one this suite can read)."""
 
 
 @dataclass
@@ -99,12 +105,32 @@ class Session:
 
     def seen(self, tenant: Tenant, until: float) -> Seen:
         params = {"vendor": self.contract.name}
-        own = self.admin("GET", "/journal", params={**params, "tenant": tenant.id}).json()["entries"]
-        strangers = self.admin("GET", "/journal", params={**params, "tenant": ANONYMOUS}).json()["entries"]
+        own = self.read("/journal", {**params, "tenant": tenant.id})["entries"]
+        strangers = self.read("/journal", {**params, "tenant": ANONYMOUS})["entries"]
         strangers = [e for e in strangers if tenant.opened <= e["received"] <= until]
         entries = sorted(own + strangers, key=lambda e: e["seq"])
-        tasks = self.admin("GET", "/tasks", params={**params, "tenant": tenant.id}).json()["tasks"]
+        tasks = self.read("/tasks", {**params, "tenant": tenant.id})["tasks"]
         return Seen(entries, tasks)
+
+    def read(self, path: str, params: dict[str, str]) -> Any:
+        """``GET /_mock/journal`` or ``/_mock/tasks``, checked against contracts/journal.schema.json;
+        ServerFormatError, naming the server and the first violation, for another format."""
+        check = documents.journal_problems if path == "/journal" else documents.tasks_problems
+        response = self.admin("GET", path, params=params)
+        try:
+            doc = response.json()
+        except ValueError:
+            problem = f"not JSON ({response.headers.get('content-type', 'no content type')})"
+        else:
+            found = check(doc)
+            if not found:
+                return doc
+            pointer, message = found[0]
+            problem = f"{pointer or '/'}: {message}" + (f" (and {len(found) - 1} more)" if found[1:] else "")
+        raise ServerFormatError(
+            f"the server at {self.url} answers GET /_mock{path} in another format than "
+            f"contracts/journal.schema.json documents: {problem}"
+        )
 
     def close(self, tenant: Tenant) -> None:
         """Forget the tenant: its tasks, journal, rules and credentials."""
