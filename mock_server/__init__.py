@@ -1,8 +1,7 @@
 """tryon-mock: an offline emulator of commercial virtual try-on APIs."""
 
-__version__ = "0.1.0"  # before the imports: modules read it while the package loads
-
 from mock_server.app import create_app
 from mock_server.settings import Settings
+from mock_server.version import __version__
 
-__all__ = ["Settings", "create_app"]
+__all__ = ["Settings", "__version__", "create_app"]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contracts.model import Contract, Endpoint, ErrorCode
-from mock_server import __version__
+from mock_server.version import __version__
 
 PATH_PARAM = re.compile(r"{([^}]+)}")
 SUFFIX = ".schema.json"
