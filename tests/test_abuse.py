@@ -39,7 +39,7 @@ from mock_server.assets import asset_bytes
 from mock_server.journal import HEADER_LIMIT
 from mock_server.testing import MockServer, Tenant, serve_in_thread
 from mock_server.vendors import aliyun_gateway
-from tests.conftest import v2_signed
+from tests.helpers import v2_signed
 from tests.test_conformance import conformance
 
 MB = 1024 * 1024

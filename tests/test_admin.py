@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app, scenario
 from mock_server.settings import from_env
-from tests.conftest import DashScopeCaller, asset
+from tests.helpers import DashScopeCaller, asset
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle

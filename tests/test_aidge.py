@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import ErrorCode
 from mock_server import Settings, create_app
-from tests.conftest import asset, conforms, v2_signed
+from tests.helpers import asset, conforms, v2_signed
 
 VENDOR = "aidge"
 CONTRACT = contracts.load(VENDOR)

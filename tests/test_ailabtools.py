@@ -24,7 +24,7 @@ from contracts.model import ErrorCode
 from mock_server import Settings, create_app
 from mock_server.assets import asset_bytes
 from mock_server.vendors.ailabtools import FORM_LIMITS
-from tests.conftest import conforms, png_of
+from tests.helpers import conforms, png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)

@@ -22,7 +22,7 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server.assets import asset_bytes
 from mock_server.testing import Tenant
-from tests.conftest import png_of
+from tests.helpers import png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)

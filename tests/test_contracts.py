@@ -20,7 +20,7 @@ import contracts
 from contracts import model
 from contracts.model import Endpoint, resolve_pointer
 from tests.clients.jobs import request_of
-from tests.conftest import v2_signed
+from tests.helpers import v2_signed
 
 
 @pytest.mark.parametrize("name", contracts.vendor_names())

@@ -16,8 +16,8 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server import Settings, create_app
 from mock_server.state import MockState
-from tests.conftest import KEY as DASHSCOPE_KEY
-from tests.conftest import asset, conforms
+from tests.helpers import KEY as DASHSCOPE_KEY
+from tests.helpers import asset, conforms
 
 DAMO = contracts.load("damo")
 DS = contracts.load("dashscope")

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 import contracts
 from mock_server import Settings, create_app
-from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, refiner_on
+from tests.helpers import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, refiner_on
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle

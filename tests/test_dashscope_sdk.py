@@ -16,7 +16,7 @@ from PIL import Image
 
 import contracts
 from mock_server.testing import Tenant
-from tests.conftest import png_of
+from tests.helpers import png_of
 
 VENDOR = "dashscope"
 CONTRACT = contracts.load(VENDOR)

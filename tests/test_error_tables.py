@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import Contract, ErrorCode
 from mock_server import faults
-from tests.conftest import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
+from tests.helpers import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
 
 WAYS = ("header", "rule", "marker")
 KINDS = ("submit", "process", "query", "cancel", "list", "task")

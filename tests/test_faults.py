@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import DashScopeCaller
+from tests.helpers import DashScopeCaller
 from tests.test_error_tables import AidgeDriver, DamoDriver
 
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, create_app
 from mock_server.testing import serve_in_thread
-from tests.conftest import KEY, PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
+from tests.helpers import KEY, PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
 
 DS = contracts.load("dashscope")
 CODES = {str(e.code) for e in DS.errors}

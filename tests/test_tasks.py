@@ -11,7 +11,7 @@ from mock_server import Settings, create_app
 from mock_server.results import result_key
 from mock_server.tasks import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Plan, Task, TaskStore
 from mock_server.timing import Timing
-from tests.conftest import DashScopeCaller
+from tests.helpers import DashScopeCaller
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
