@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import hypothesis
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
@@ -37,17 +37,19 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app() -> Any:
+def app() -> Starlette:
     return create_app(Settings(speed=0, seed=7))
 
 
 @pytest.fixture
-def state(app: Any) -> MockState:
-    return app.state.mock
+def state(app: Starlette) -> MockState:
+    mock = app.state.mock
+    assert isinstance(mock, MockState)
+    return mock
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[TestClient]:
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
 

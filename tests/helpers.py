@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import io
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 import httpx
 import httpx2
@@ -19,6 +20,9 @@ import contracts
 SYNTHESIS = "/api/v1/services/aigc/image2image/image-synthesis"
 PROCESS = "/api/v1/services/vision/image-process/process"
 KEY = contracts.load("dashscope").default_credentials[0]["api_key"]
+
+# What TestClient answers (httpx2) or a client of a real server on loopback answers (httpx).
+AnyResponse: TypeAlias = httpx.Response | httpx2.Response
 
 
 def asset(name: str) -> str:
@@ -36,8 +40,8 @@ def refiner_on(coarse: str) -> dict[str, str]:
 
 
 def conforms(
-    endpoint_id: str, response: httpx2.Response, vendor: str = "dashscope", schema: str | None = None
-) -> Any:
+    endpoint_id: str, response: AnyResponse, vendor: str = "dashscope", schema: str | None = None
+) -> dict[str, Any]:
     """The body, after checking it against the contract's schema for this endpoint and status
     (or the schema named, for vendors that answer errors with HTTP 200 too)."""
     contract = contracts.load(vendor)
@@ -46,11 +50,13 @@ def conforms(
     body = response.json()
     problems = [e.message for e in contract.validator(schema).iter_errors(body)]
     assert not problems, f"{endpoint_id} {response.status_code} breaks {schema}: {problems}"
+    assert isinstance(body, dict), f"{endpoint_id} {response.status_code} answered {body!r}, not an object"
     return body
 
 
 class DashScopeCaller:
-    """Calls the DashScope routes of an in-process app as the official SDK does."""
+    """Calls the DashScope routes of an in-process app as the official SDK does. Extra headers
+    come as a mapping: their names (X-Mock-Fault, X-DashScope-...) are no Python keywords."""
 
     def __init__(self, client: TestClient, key: str = KEY) -> None:
         self.client = client
@@ -62,29 +68,39 @@ class DashScopeCaller:
     def submit(
         self,
         model: str = "aitryon",
-        inputs: dict[str, Any] | None = None,
-        parameters: dict[str, Any] | None = None,
-        **headers: str,
+        inputs: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
         if inputs is None:
             inputs = {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")}
         body: dict[str, Any] = {"model": model, "input": inputs}
         if parameters is not None:
             body["parameters"] = parameters
-        return self.client.post(SYNTHESIS, json=body, headers=self.headers(**headers))
+        return self.client.post(SYNTHESIS, json=body, headers=self.headers(**(headers or {})))
 
-    def task_id(self, **kwargs: Any) -> str:
-        response = self.submit(**kwargs)
+    def task_id(
+        self,
+        model: str = "aitryon",
+        inputs: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        response = self.submit(model, inputs, parameters, headers)
         assert response.status_code == 200, response.text
-        return conforms("image-synthesis", response)["output"]["task_id"]
+        task_id = conforms("image-synthesis", response)["output"]["task_id"]
+        assert isinstance(task_id, str)
+        return task_id
 
-    def query(self, task_id: str, **headers: str) -> httpx2.Response:
-        return self.client.get(f"/api/v1/tasks/{task_id}", headers=self.headers(**headers))
+    def query(self, task_id: str, headers: Mapping[str, str] | None = None) -> httpx2.Response:
+        return self.client.get(f"/api/v1/tasks/{task_id}", headers=self.headers(**(headers or {})))
 
     def output(self, task_id: str) -> dict[str, Any]:
         response = self.query(task_id)
         assert response.status_code == 200, response.text
-        return conforms("task-query", response)["output"]
+        output = conforms("task-query", response)["output"]
+        assert isinstance(output, dict)
+        return output
 
     def advance(self, seconds: float) -> None:
         self.client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
@@ -105,7 +121,7 @@ def v2_signed(app_key: str, secret: str, stamp: str | None = None, sign: str | N
     }
 
 
-def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:
+def png_of(answer: AnyResponse) -> Image.Image:
     """The PNG a result link answered (after checking it is one)."""
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "image/png"
@@ -113,3 +129,14 @@ def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:
     image.load()
     assert image.format == "PNG"
     return image
+
+
+def rgb_colours(im: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
+    """(pixel count, (r, g, b)) for every colour of the image, converted to RGB."""
+    colours = im.convert("RGB").getcolors(im.width * im.height)
+    assert colours is not None  # an image has no more colours than pixels
+    counted: list[tuple[int, tuple[int, ...]]] = []
+    for n, colour in colours:
+        assert isinstance(colour, tuple)  # RGB colours are tuples; Pillow types single bands' too
+        counted.append((n, colour))
+    return counted

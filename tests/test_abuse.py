@@ -221,7 +221,8 @@ def unauthenticated(call: Call) -> Call:
 def error_code(vendor: str, response: httpx.Response) -> str | None:
     """The vendor's error code in an answer, or None when it is a success (shapes per vendor)."""
     if not response.content:
-        return response.headers.get("X-Ca-Error-Message")  # the DAMO gateway: matched by message
+        message: str | None = response.headers.get("X-Ca-Error-Message")  # DAMO's gateway: by message
+        return message
     body = response.json()
     if vendor == "dashscope":
         return None if response.status_code == 200 else str(body["code"])

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -23,6 +24,7 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server import Settings, create_app
 from mock_server.assets import asset_bytes
+from mock_server.state import MockState
 from mock_server.vendors.ailabtools import FORM_LIMITS
 from tests.helpers import conforms, png_of
 
@@ -96,7 +98,7 @@ def submit(
     text: dict[str, str] | None = None,
     files: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     return client.post(
         PATHS[endpoint],
         data=TEXT[endpoint] if text is None else text,
@@ -105,7 +107,7 @@ def submit(
     )
 
 
-def query(client: TestClient, task_id: str | None, headers: dict[str, str] | None = None) -> httpx.Response:
+def query(client: TestClient, task_id: str | None, headers: dict[str, str] | None = None) -> httpx2.Response:
     params = {} if task_id is None else {"task_id": task_id}
     return client.get(QUERY, params=params, headers=HEADERS if headers is None else headers)
 
@@ -114,7 +116,7 @@ def advance(client: TestClient, seconds: float) -> None:
     client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
 
 
-def assert_public_ok(response: httpx.Response) -> dict[str, Any]:
+def assert_public_ok(response: httpx2.Response) -> dict[str, Any]:
     """A 200 answer with the public parameters of a success."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -127,7 +129,7 @@ def assert_public_ok(response: httpx.Response) -> dict[str, Any]:
 
 
 def assert_error(
-    response: httpx.Response, error: ErrorCode, endpoint: str = PRO, message: str | None = None
+    response: httpx2.Response, error: ErrorCode, endpoint: str = PRO, message: str | None = None
 ) -> dict[str, Any]:
     """The contract's error in the AILabTools envelope, with every public parameter."""
     assert response.status_code == error.http_status, response.text
@@ -149,8 +151,14 @@ def assert_error(
     return body
 
 
-def task_of(client: TestClient, endpoint: str = PRO, **kwargs: Any) -> str:
-    response = submit(client, endpoint, **kwargs)
+def task_of(
+    client: TestClient,
+    endpoint: str = PRO,
+    text: dict[str, str] | None = None,
+    files: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    response = submit(client, endpoint, text, files, headers)
     body = assert_public_ok(response)
     conforms(endpoint, response, VENDOR)
     assert body["task_type"] == "async"
@@ -259,10 +267,9 @@ def test_submits_get_distinct_task_and_request_ids(client: TestClient) -> None:
     assert sorted(t["id"] for t in tasks) == sorted(a["task_id"] for a in answers)
 
 
-def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient) -> None:
+def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient, state: MockState) -> None:
     """Files are kept by content per tenant: resubmitting the same images adds no upload, and
     another tenant's identical files are its own uploads (it still cannot read this tenant's)."""
-    state = client.app.state.mock  # type: ignore[attr-defined]
     for _ in range(3):
         assert_public_ok(submit(client, PRO))
     mine = state.uploads.all()

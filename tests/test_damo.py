@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -41,7 +42,8 @@ def sub_task(model: str = "person.png", **images: str) -> dict[str, str]:
 
 
 class DamoCaller:
-    """Calls the DAMO routes of an in-process app as the Marketplace sample code does (APPCODE)."""
+    """Calls the DAMO routes of an in-process app as the Marketplace sample code does (APPCODE).
+    Extra headers come as a mapping: their names (X-Ca-Stage, ...) are no Python keywords."""
 
     def __init__(self, client: TestClient, appcode: str = APPCODE) -> None:
         self.client = client
@@ -51,31 +53,41 @@ class DamoCaller:
         return {"Authorization": f"APPCODE {self.appcode}", "Content-Type": "application/json", **extra}
 
     def post(
-        self, path: str, doc: Any = None, content: bytes | None = None, **headers: str
+        self,
+        path: str,
+        doc: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
+        sent = self.headers(**(headers or {}))
         if content is None:
-            return self.client.post(path, json=doc, headers=self.headers(**headers))
-        return self.client.post(path, content=content, headers=self.headers(**headers))
+            return self.client.post(path, json=doc, headers=sent)
+        return self.client.post(path, content=content, headers=sent)
 
     def submit(
         self,
         task_list: list[dict[str, Any]] | None = None,
         fit_type: str = "HALF_BODY",
-        inference_num: int | None = None,
-        **headers: str,
+        inference_num: float | None = None,  # a JSON number: a float such as 2.0 is sent as it is
+        headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
         data: dict[str, Any] = {"fit_type": fit_type, "task_list": task_list or [sub_task()]}
         if inference_num is not None:
             data["inference_num"] = inference_num
-        return self.post(SUBMIT, {"data": data}, **headers)
+        return self.post(SUBMIT, {"data": data}, headers=headers)
 
-    def result_key(self, **kwargs: Any) -> str:
-        response = self.submit(**kwargs)
+    def result_key(
+        self,
+        task_list: list[dict[str, Any]] | None = None,
+        fit_type: str = "HALF_BODY",
+        inference_num: float | None = None,
+    ) -> str:
+        response = self.submit(task_list, fit_type, inference_num)
         assert response.status_code == 200, response.text
         return str(conforms("submit", response, vendor="damo")["data"]["result_key"])
 
-    def query(self, result_key: str, **headers: str) -> httpx2.Response:
-        return self.post(QUERY, {"data": {"result_key": result_key}}, **headers)
+    def query(self, result_key: str, headers: Mapping[str, str] | None = None) -> httpx2.Response:
+        return self.post(QUERY, {"data": {"result_key": result_key}}, headers=headers)
 
     def batch(self, result_key: str) -> list[dict[str, Any]]:
         response = self.query(result_key)
@@ -222,7 +234,7 @@ def test_inference_num_defaults_to_one_result(damo: DamoCaller) -> None:
 
 def test_inference_num_written_as_a_float_gives_that_many_results(damo: DamoCaller) -> None:
     """JSON Schema counts 2.0 as an integer, so the mock must too (Schemathesis found a 500 here)."""
-    key = damo.result_key(inference_num=2.0)  # type: ignore[arg-type]
+    key = damo.result_key(inference_num=2.0)
     damo.advance(3600)
     (item,) = damo.batch(key)
     assert item["status"] == LIFE.succeeded and len(item["results"]) == 2
@@ -440,9 +452,9 @@ def test_shared_base_path_unknown_path_with_a_dashscope_key(client: TestClient) 
 
 
 def test_stage_header(damo: DamoCaller) -> None:
-    assert_gateway_error(damo.submit(**{"X-Ca-Stage": "NOPE"}), DAMO.trigger("route.unknown"))
+    assert_gateway_error(damo.submit(headers={"X-Ca-Stage": "NOPE"}), DAMO.trigger("route.unknown"))
     for stage in ("TEST", "PRE", "RELEASE"):
-        ok(damo.submit(**{"X-Ca-Stage": stage}))
+        ok(damo.submit(headers={"X-Ca-Stage": stage}))
 
 
 def test_gateway_error_code_is_an_option() -> None:
