@@ -164,11 +164,13 @@ def session() -> Iterator[requests.Session]:
         yield signing
 
 
-def gateway_answer(vendor: str, response: Any) -> bool:
-    """A DAMO gateway error: status, empty body, the message in a header (and it is documented)."""
-    message = response.headers.get("X-Ca-Error-Message")
-    if vendor != "damo" or message is None:
+def gateway_answer(vendor: str, response: schemathesis.Response) -> bool:
+    """A DAMO gateway error: status, empty body, the message in a header (and it is documented).
+    Schemathesis keeps response headers under lower-case names, each with a list of values."""
+    values = response.headers.get("x-ca-error-message")
+    if vendor != "damo" or not values:
         return False
+    message = values[0]
     assert response.content == b"", "a gateway error carries no body"
     rows = [e for e in contracts.load(vendor).errors if e.envelope == "gateway"]
     documented = [e for e in rows if e.http_status == response.status_code and message.startswith(e.message)]
@@ -176,7 +178,9 @@ def gateway_answer(vendor: str, response: Any) -> bool:
     return True
 
 
-def validate(vendor: str, case: Case, response: Any, stateful: bool = False, **kwargs: Any) -> None:
+def validate(
+    vendor: str, case: Case, response: schemathesis.Response, stateful: bool = False, **kwargs: Any
+) -> None:
     excluded = [checks.positive_data_acceptance, *EXCLUDED.get(vendor, [])]
     if stateful:  # submits were given real images (see with_sample_images): not negative any more
         excluded.append(checks.negative_data_rejection)
@@ -287,10 +291,10 @@ def test_stateful_links_reach_the_submitted_tasks(
         def before_call(self, case: Case) -> None:
             with_sample_images(contract, case, server.url)
 
-        def call(self, case: Case, **kwargs: Any) -> Any:
+        def call(self, case: Case, **kwargs: Any) -> schemathesis.Response:
             return case.call(base_url=server.url, session=session, **kwargs)
 
-        def validate_response(self, response: Any, case: Case, **kwargs: Any) -> None:
+        def validate_response(self, response: schemathesis.Response, case: Case, **kwargs: Any) -> None:
             seen.append(case.operation.label)
             validate(vendor, case, response, stateful=True, transport_kwargs=kwargs or None)
 
