@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 import contracts
 from contracts.verify import command as verify_command
 from mock_server import openapi, persistence, protocol, scenario
-from mock_server.version import __version__
 from mock_server.app import create_app
 from mock_server.persistence import StateFile
 from mock_server.settings import Settings, SettingsError, load, parse_option
 from mock_server.state import MockState
+from mock_server.version import __version__
 
 
 async def banner(state: MockState, url: str) -> str:

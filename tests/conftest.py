@@ -1,102 +1,25 @@
-"""Shared test helpers: an in-process app with a manual clock, and a DashScope caller."""
+"""Shared fixtures: an in-process app with a manual clock, its client and a DashScope caller.
+The helpers tests import (constants, callers, checks) live in tests/helpers.py."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
 import os
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
-import httpx2
 import hypothesis
 import pytest
-from PIL import Image
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-import contracts
 from mock_server import Settings, create_app
+from mock_server.state import MockState
+from tests.helpers import DashScopeCaller
 
 # CI runs the property tests on a fixed seed, so a run is reproducible; locally they explore.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
-
-SYNTHESIS = "/api/v1/services/aigc/image2image/image-synthesis"
-PROCESS = "/api/v1/services/vision/image-process/process"
-KEY = contracts.load("dashscope").default_credentials[0]["api_key"]
-
-
-def asset(name: str) -> str:
-    return f"http://testserver/_mock/assets/{name}"
-
-
-def person_on(url: str, top: str = "top.png") -> dict[str, str]:
-    """First-stage inputs: this person image with a sample top."""
-    return {"person_image_url": url, "top_garment_url": asset(top)}
-
-
-def refiner_on(coarse: str) -> dict[str, str]:
-    """Refiner inputs: the sample person and top with this first-stage result."""
-    return {**person_on(asset("person.png")), "coarse_image_url": coarse}
-
-
-def conforms(
-    endpoint_id: str, response: httpx2.Response, vendor: str = "dashscope", schema: str | None = None
-) -> Any:
-    """The body, after checking it against the contract's schema for this endpoint and status
-    (or the schema named, for vendors that answer errors with HTTP 200 too)."""
-    contract = contracts.load(vendor)
-    schema = schema or contract.endpoint(endpoint_id).response_schema(response.status_code)
-    assert schema is not None, f"{endpoint_id} documents no {response.status_code} answer"
-    body = response.json()
-    problems = [e.message for e in contract.validator(schema).iter_errors(body)]
-    assert not problems, f"{endpoint_id} {response.status_code} breaks {schema}: {problems}"
-    return body
-
-
-class DashScopeCaller:
-    """Calls the DashScope routes of an in-process app as the official SDK does."""
-
-    def __init__(self, client: TestClient, key: str = KEY) -> None:
-        self.client = client
-        self.key = key
-
-    def headers(self, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}", "X-DashScope-Async": "enable", **extra}
-
-    def submit(
-        self,
-        model: str = "aitryon",
-        inputs: dict[str, Any] | None = None,
-        parameters: dict[str, Any] | None = None,
-        **headers: str,
-    ) -> httpx2.Response:
-        if inputs is None:
-            inputs = {"person_image_url": asset("person.png"), "top_garment_url": asset("top.png")}
-        body: dict[str, Any] = {"model": model, "input": inputs}
-        if parameters is not None:
-            body["parameters"] = parameters
-        return self.client.post(SYNTHESIS, json=body, headers=self.headers(**headers))
-
-    def task_id(self, **kwargs: Any) -> str:
-        response = self.submit(**kwargs)
-        assert response.status_code == 200, response.text
-        return conforms("image-synthesis", response)["output"]["task_id"]
-
-    def query(self, task_id: str, **headers: str) -> httpx2.Response:
-        return self.client.get(f"/api/v1/tasks/{task_id}", headers=self.headers(**headers))
-
-    def output(self, task_id: str) -> dict[str, Any]:
-        response = self.query(task_id)
-        assert response.status_code == 200, response.text
-        return conforms("task-query", response)["output"]
-
-    def advance(self, seconds: float) -> None:
-        self.client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
 
 
 @pytest.fixture
@@ -113,38 +36,20 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
-def v2_signed(app_key: str, secret: str, stamp: str | None = None, sign: str | None = None) -> dict[str, str]:
-    """The query parameters of an Aidge call signed the way the official v2 samples sign
-    (HMAC-SHA256 of secret + millisecond timestamp, upper-case hex), written from the recipe."""
-    stamp = stamp or str(int(time.time() * 1000))
-    digest = hmac.new(secret.encode(), (secret + stamp).encode(), hashlib.sha256).hexdigest().upper()
-    return {
-        "partner_id": "aidge",
-        "sign_method": "sha256",
-        "sign_ver": "v2",
-        "app_key": app_key,
-        "timestamp": stamp,
-        "sign": sign or digest,
-    }
-
-
-def png_of(answer: httpx.Response | httpx2.Response) -> Image.Image:
-    """The PNG a result link answered (after checking it is one)."""
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "image/png"
-    image = Image.open(io.BytesIO(answer.content))
-    image.load()
-    assert image.format == "PNG"
-    return image
-
-
 @pytest.fixture
-def app() -> Any:
+def app() -> Starlette:
     return create_app(Settings(speed=0, seed=7))
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[TestClient]:
+def state(app: Starlette) -> MockState:
+    mock = app.state.mock
+    assert isinstance(mock, MockState)
+    return mock
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
 

@@ -34,12 +34,13 @@ import pytest
 
 import contracts
 from contracts.model import Endpoint, resolve_pointer
+from contracts.vocabulary import Situation
 from mock_server import Settings
 from mock_server.assets import asset_bytes
 from mock_server.store.journal import HEADER_LIMIT
 from mock_server.testing import MockServer, Tenant, serve_in_thread
 from mock_server.vendors import aliyun_gateway
-from tests.conftest import v2_signed
+from tests.helpers import v2_signed
 from tests.test_conformance import conformance
 
 MB = 1024 * 1024
@@ -221,7 +222,8 @@ def unauthenticated(call: Call) -> Call:
 def error_code(vendor: str, response: httpx.Response) -> str | None:
     """The vendor's error code in an answer, or None when it is a success (shapes per vendor)."""
     if not response.content:
-        return response.headers.get("X-Ca-Error-Message")  # the DAMO gateway: matched by message
+        message: str | None = response.headers.get("X-Ca-Error-Message")  # DAMO's gateway: by message
+        return message
     body = response.json()
     if vendor == "dashscope":
         return None if response.status_code == 200 else str(body["code"])
@@ -262,7 +264,7 @@ def error_rows(vendor: str, response: httpx.Response) -> frozenset[str] | None:
     return frozenset(rows)
 
 
-def assert_error(vendor: str, response: httpx.Response, *situations: str) -> None:
+def assert_error(vendor: str, response: httpx.Response, *situations: Situation) -> None:
     """The answer is the vendor's error row for one of these situations (the contract's triggers)."""
     rows = error_rows(vendor, response)
     contract = contracts.load(vendor)
@@ -455,7 +457,7 @@ def test_the_valid_request_gets_a_vendor_answer(
     if kind in ("submit", "process", "list"):
         assert rows is None, response.text
     else:  # the read or cancel of a task that does not exist
-        due = "task.not_cancelable" if kind == "cancel" else "task.unknown"
+        due: Situation = "task.not_cancelable" if kind == "cancel" else "task.unknown"
         assert rows is None or contract.trigger(due).id in rows, response.text
 
 
@@ -541,7 +543,7 @@ REFUSED: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-def refused_situation(vendor: str, body: bytes) -> str:
+def refused_situation(vendor: str, body: bytes) -> Situation:
     blank = not body.strip()
     return "body.empty" if blank and "body.empty" in contracts.load(vendor).triggers else "body.invalid"
 

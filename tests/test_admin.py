@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app, scenario
 from mock_server.settings import from_env
-from tests.conftest import DashScopeCaller, asset
+from tests.helpers import DashScopeCaller, asset
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
@@ -62,7 +62,7 @@ def test_reset_one_tenant_leaves_the_others(ds: DashScopeCaller) -> None:
 
 def test_tasks_listing_shows_stage_and_error(ds: DashScopeCaller) -> None:
     ok = ds.task_id()
-    bad = ds.task_id(**{"X-Mock-Fault": "error=InternalError.Algo; at=task"})
+    bad = ds.task_id(headers={"X-Mock-Fault": "error=InternalError.Algo; at=task"})
     ds.advance(3600)
     rows = {r["id"]: r for r in ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]}
     assert rows[ok]["stage"] == "succeeded" and rows[bad]["error"] == "InternalError.Algo"

@@ -23,8 +23,9 @@ from starlette.testclient import TestClient
 
 import contracts
 from contracts.model import ErrorCode
+from contracts.vocabulary import Situation
 from mock_server import Settings, create_app
-from tests.conftest import asset, conforms, v2_signed
+from tests.helpers import asset, conforms, v2_signed
 
 VENDOR = "aidge"
 CONTRACT = contracts.load(VENDOR)
@@ -534,7 +535,7 @@ def test_the_balance_needs_an_api_path(aidge: Aidge) -> None:
 
 # -- validation ----------------------------------------------------------------------------------
 
-INVALID = "body.invalid"
+INVALID: Situation = "body.invalid"
 VALIDATION_CASES: list[tuple[str, Any, str]] = [
     ("missing-requestParams", {}, "requestParams"),
     ("invalid-json", {"requestParams": '[{"clothesList": '}, "requestParams"),
@@ -597,7 +598,7 @@ def test_the_library_models_are_accepted(aidge: Aidge, name: str) -> None:
     [("too-small.png", "image.small"), ("too-large.png", "image.side"), ("person-small.png", "image.small")],
 )
 def test_the_standard_api_refuses_garments_outside_its_sizes(
-    aidge: Aidge, garment: str, situation: str
+    aidge: Aidge, garment: str, situation: Situation
 ) -> None:
     error = CONTRACT.trigger(situation)
     assert error.code == 703
@@ -624,7 +625,7 @@ def test_the_pro_api_refuses_garments_under_150(aidge: Aidge) -> None:
     ],
     ids=["unreachable", "gif", "undecodable"],
 )
-def test_garments_that_cannot_be_read_answer_701(aidge: Aidge, url: str, situation: str) -> None:
+def test_garments_that_cannot_be_read_answer_701(aidge: Aidge, url: str, situation: Situation) -> None:
     error = CONTRACT.trigger(situation)
     assert error.code == 701
     doc = {"clothesList": [{"imageUrl": url, "type": "tops"}], "generateCount": 1}

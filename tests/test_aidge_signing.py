@@ -23,7 +23,7 @@ import contracts
 from contracts.model import ErrorCode
 from mock_server.testing import Tenant
 from mock_server.vendors import aidge_signing as signing
-from tests.conftest import v2_signed
+from tests.helpers import v2_signed
 
 VENDOR = "aidge"
 CONTRACT = contracts.load(VENDOR)

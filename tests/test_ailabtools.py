@@ -16,16 +16,19 @@ from functools import cache
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
 import contracts
 from contracts.model import ErrorCode
+from contracts.vocabulary import Situation
 from mock_server import Settings, create_app
 from mock_server.assets import asset_bytes
+from mock_server.state import MockState
 from mock_server.vendors.ailabtools import FORM_LIMITS
-from tests.conftest import conforms, png_of
+from tests.helpers import conforms, png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)
@@ -97,7 +100,7 @@ def submit(
     text: dict[str, str] | None = None,
     files: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     return client.post(
         PATHS[endpoint],
         data=TEXT[endpoint] if text is None else text,
@@ -106,7 +109,7 @@ def submit(
     )
 
 
-def query(client: TestClient, task_id: str | None, headers: dict[str, str] | None = None) -> httpx.Response:
+def query(client: TestClient, task_id: str | None, headers: dict[str, str] | None = None) -> httpx2.Response:
     params = {} if task_id is None else {"task_id": task_id}
     return client.get(QUERY, params=params, headers=HEADERS if headers is None else headers)
 
@@ -115,7 +118,7 @@ def advance(client: TestClient, seconds: float) -> None:
     client.post("/_mock/clock", json={"advance": seconds}).raise_for_status()
 
 
-def assert_public_ok(response: httpx.Response) -> dict[str, Any]:
+def assert_public_ok(response: httpx2.Response) -> dict[str, Any]:
     """A 200 answer with the public parameters of a success."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
@@ -128,7 +131,7 @@ def assert_public_ok(response: httpx.Response) -> dict[str, Any]:
 
 
 def assert_error(
-    response: httpx.Response, error: ErrorCode, endpoint: str = PRO, message: str | None = None
+    response: httpx2.Response, error: ErrorCode, endpoint: str = PRO, message: str | None = None
 ) -> dict[str, Any]:
     """The contract's error in the AILabTools envelope, with every public parameter."""
     assert response.status_code == error.http_status, response.text
@@ -150,8 +153,14 @@ def assert_error(
     return body
 
 
-def task_of(client: TestClient, endpoint: str = PRO, **kwargs: Any) -> str:
-    response = submit(client, endpoint, **kwargs)
+def task_of(
+    client: TestClient,
+    endpoint: str = PRO,
+    text: dict[str, str] | None = None,
+    files: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    response = submit(client, endpoint, text, files, headers)
     body = assert_public_ok(response)
     conforms(endpoint, response, VENDOR)
     assert body["task_type"] == "async"
@@ -260,10 +269,10 @@ def test_submits_get_distinct_task_and_request_ids(client: TestClient) -> None:
     assert sorted(t["id"] for t in tasks) == sorted(a["task_id"] for a in answers)
 
 
-def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient) -> None:
+def test_the_same_files_again_are_stored_once_per_tenant(client: TestClient, state: MockState) -> None:
     """Files are kept by content per tenant: resubmitting the same images adds no upload, and
     another tenant's identical files are its own uploads (it still cannot read this tenant's)."""
-    uploads = client.app.state.mock.store.uploads  # type: ignore[attr-defined]
+    uploads = state.store.uploads
     for _ in range(3):
         assert_public_ok(submit(client, PRO))
     mine = asyncio.run(uploads.all())
@@ -306,7 +315,7 @@ RULE_CASES = [
 
 @pytest.mark.parametrize(("endpoint", "field", "name", "situation"), RULE_CASES)
 def test_image_rules_are_answered_at_submit(
-    client: TestClient, endpoint: str, field: str, name: str, situation: str
+    client: TestClient, endpoint: str, field: str, name: str, situation: Situation
 ) -> None:
     response = submit(client, endpoint, files=files_of(endpoint, **{field: name}))
     assert_error(response, CONTRACT.trigger(situation), endpoint)
@@ -348,7 +357,7 @@ CONTENT_CASES = [
 
 @pytest.mark.parametrize(("endpoint", "field", "name", "situation"), CONTENT_CASES)
 def test_content_problems_end_the_task_and_its_query_answers_the_error(
-    client: TestClient, endpoint: str, field: str, name: str, situation: str
+    client: TestClient, endpoint: str, field: str, name: str, situation: Situation
 ) -> None:
     error = CONTRACT.trigger(situation)
     assert not error.can_occur("submit") and error.can_occur("task")
@@ -450,12 +459,14 @@ AUTH_CASES = [
 
 @pytest.mark.parametrize(("headers", "situation"), AUTH_CASES)
 @pytest.mark.parametrize("endpoint", list(PATHS))
-def test_submit_auth(client: TestClient, endpoint: str, headers: dict[str, str], situation: str) -> None:
+def test_submit_auth(
+    client: TestClient, endpoint: str, headers: dict[str, str], situation: Situation
+) -> None:
     assert_error(submit(client, endpoint, headers=headers), CONTRACT.trigger(situation), endpoint)
 
 
 @pytest.mark.parametrize(("headers", "situation"), AUTH_CASES)
-def test_query_auth(client: TestClient, headers: dict[str, str], situation: str) -> None:
+def test_query_auth(client: TestClient, headers: dict[str, str], situation: Situation) -> None:
     task_id = task_of(client)
     assert_error(query(client, task_id, headers=headers), CONTRACT.trigger(situation), QUERY_ID)
     assert_error(query(client, None, headers=headers), CONTRACT.trigger(situation), QUERY_ID)
@@ -597,7 +608,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("build", "situations"), MALFORMED)
 def test_malformed_multipart_gets_an_envelope_and_the_server_keeps_serving(
-    client: TestClient, build: Callable[[], tuple[str, bytes]], situations: tuple[str, ...]
+    client: TestClient, build: Callable[[], tuple[str, bytes]], situations: tuple[Situation, ...]
 ) -> None:
     kind, body = build()
     response = client.post(PATHS[PRO], content=body, headers={**HEADERS, "content-type": kind})

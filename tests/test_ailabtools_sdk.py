@@ -20,9 +20,10 @@ from PIL import Image
 
 import contracts
 from contracts.model import ErrorCode
+from contracts.vocabulary import Situation
 from mock_server.assets import asset_bytes
 from mock_server.testing import Tenant
-from tests.conftest import png_of
+from tests.helpers import png_of
 
 VENDOR = "ailabtools"
 CONTRACT = contracts.load(VENDOR)
@@ -248,7 +249,7 @@ async def test_a_refused_image_raises_at_submit(tryon_mock: Tenant) -> None:
 )
 @pytest.mark.anyio
 async def test_a_failed_task_raises_from_wait_for_task(
-    tryon_mock: Tenant, person: str, situation: str
+    tryon_mock: Tenant, person: str, situation: Situation
 ) -> None:
     error = CONTRACT.trigger(situation)
     polls(tryon_mock)

@@ -28,6 +28,7 @@ from PIL import Image
 
 import contracts
 from contracts.model import ErrorCode
+from contracts.vocabulary import Situation
 from mock_server.settings import Settings
 from mock_server.testing import MockServer, Tenant, serve_in_thread
 
@@ -91,7 +92,7 @@ def gateway_error(response: ApiGatewayResponse | httpx.Response, error: ErrorCod
     check_request_id(answer)
 
 
-def passed_gateway(response: ApiGatewayResponse | httpx.Response, trigger: str) -> Any:
+def passed_gateway(response: ApiGatewayResponse | httpx.Response, trigger: Situation) -> Any:
     """Past the gateway: no gateway error, the backend's own error ``trigger`` in its envelope."""
     answer = Answer.of(response)
     assert "x-ca-error-message" not in answer.headers, answer.headers
@@ -184,6 +185,7 @@ def run_flow(tenant: Tenant, http: httpx.Client, call: Callable[[str, dict[str, 
     submitted = call(SUBMIT, submit_body(tenant))
     body = passed_gateway_answer(submitted)
     result_key = body["data"]["result_key"]
+    assert isinstance(result_key, str)
     assert re.fullmatch(r"[0-9a-f]{32}", result_key)
     assert [t["status"] for t in body["data"]["task_list"]] == ["WAITING"]
 
@@ -211,11 +213,12 @@ def run_flow(tenant: Tenant, http: httpx.Client, call: Callable[[str, dict[str, 
     return result_key
 
 
-def passed_gateway_answer(answer: Answer) -> Any:
+def passed_gateway_answer(answer: Answer) -> dict[str, Any]:
     assert "x-ca-error-message" not in answer.headers, answer.headers
     check_request_id(answer)
     assert answer.status == 200, answer.body
     body = answer.json()
+    assert isinstance(body, dict), body
     assert body["requestId"] == answer.headers["x-ca-request-id"].replace("-", "").lower()
     assert (body["success"], body["code"], body["message"]) == (True, 0, "success")
     return body
@@ -351,8 +354,8 @@ def test_non_ascii_digit_timestamp_is_invalid(tryon_mock: Tenant, http: httpx.Cl
     """'²' (Latin-1 byte 0xB2, as Starlette decodes header bytes) is not a number of
     milliseconds. BUG: str.isdigit() says it is, int() then raises and the mock answers 500."""
     signed = signer(tryon_mock).sign(query_request())
-    headers = {k: v.encode("latin-1") for k, v in signed.headers.items()}
-    headers["X-Ca-Timestamp"] = b"\xb2"
+    headers = {k.encode("latin-1"): v.encode("latin-1") for k, v in signed.headers.items()}
+    headers[b"X-Ca-Timestamp"] = b"\xb2"
     response = http.post(signed.url, headers=headers, content=signed.body or b"")
     gateway_error(response, CONTRACT.trigger("auth.bad_timestamp"))
 

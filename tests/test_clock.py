@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from mock_server.clock import Clock
 
@@ -55,7 +56,7 @@ def test_time_never_goes_back() -> None:
     assert clock.now() == 80
 
 
-def test_admin_clock_route(client) -> None:  # type: ignore[no-untyped-def]
+def test_admin_clock_route(client: TestClient) -> None:
     before = client.get("/_mock/clock").json()
     assert before["mode"] == "manual"
     after = client.post("/_mock/clock", json={"advance": 90}).json()

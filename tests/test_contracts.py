@@ -21,7 +21,7 @@ from contracts import loading, model
 from contracts.model import Endpoint, resolve_pointer
 from contracts.vocabulary import SITUATIONS
 from tests.clients.jobs import request_of
-from tests.conftest import v2_signed
+from tests.helpers import v2_signed
 
 
 @pytest.mark.parametrize("name", contracts.vendor_names())
@@ -216,13 +216,13 @@ def example_problems(contract: contracts.Contract) -> list[str]:
                     for e in contract.validator(schema).iter_errors(doc)
                 ]
         for key, answer in endpoint.examples.get("responses", {}).items():
-            schema = endpoint.example_schema(key)
-            if schema is None:
+            answer_schema = endpoint.example_schema(key)
+            if answer_schema is None:
                 problems.append(f"{endpoint.id} {key}: no schema")
                 continue
             problems += [
-                f"{endpoint.id} {key} breaks {schema} at /{_path(e)}: {e.message}"
-                for e in contract.validator(schema).iter_errors(answer)
+                f"{endpoint.id} {key} breaks {answer_schema} at /{_path(e)}: {e.message}"
+                for e in contract.validator(answer_schema).iter_errors(answer)
             ]
     return problems
 

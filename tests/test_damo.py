@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -14,9 +15,10 @@ from starlette.testclient import TestClient
 
 import contracts
 from contracts.model import ErrorCode
+from contracts.vocabulary import Situation
 from mock_server import Settings, create_app
-from tests.conftest import KEY as DASHSCOPE_KEY
-from tests.conftest import asset, conforms
+from tests.helpers import KEY as DASHSCOPE_KEY
+from tests.helpers import asset, conforms
 
 DAMO = contracts.load("damo")
 DS = contracts.load("dashscope")
@@ -40,7 +42,8 @@ def sub_task(model: str = "person.png", **images: str) -> dict[str, str]:
 
 
 class DamoCaller:
-    """Calls the DAMO routes of an in-process app as the Marketplace sample code does (APPCODE)."""
+    """Calls the DAMO routes of an in-process app as the Marketplace sample code does (APPCODE).
+    Extra headers come as a mapping: their names (X-Ca-Stage, ...) are no Python keywords."""
 
     def __init__(self, client: TestClient, appcode: str = APPCODE) -> None:
         self.client = client
@@ -55,31 +58,41 @@ class DamoCaller:
         return {"Authorization": f"APPCODE {self.appcode}", "Content-Type": "application/json", **extra}
 
     def post(
-        self, path: str, doc: Any = None, content: bytes | None = None, **headers: str
+        self,
+        path: str,
+        doc: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
+        sent = self.headers(**(headers or {}))
         if content is None:
-            return self.client.post(path, json=doc, headers=self.headers(**headers))
-        return self.client.post(path, content=content, headers=self.headers(**headers))
+            return self.client.post(path, json=doc, headers=sent)
+        return self.client.post(path, content=content, headers=sent)
 
     def submit(
         self,
         task_list: list[dict[str, Any]] | None = None,
         fit_type: str = "HALF_BODY",
-        inference_num: int | None = None,
-        **headers: str,
+        inference_num: float | None = None,  # a JSON number: a float such as 2.0 is sent as it is
+        headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
         data: dict[str, Any] = {"fit_type": fit_type, "task_list": task_list or [sub_task()]}
         if inference_num is not None:
             data["inference_num"] = inference_num
-        return self.post(SUBMIT, {"data": data}, **headers)
+        return self.post(SUBMIT, {"data": data}, headers=headers)
 
-    def result_key(self, **kwargs: Any) -> str:
-        response = self.submit(**kwargs)
+    def result_key(
+        self,
+        task_list: list[dict[str, Any]] | None = None,
+        fit_type: str = "HALF_BODY",
+        inference_num: float | None = None,
+    ) -> str:
+        response = self.submit(task_list, fit_type, inference_num)
         assert response.status_code == 200, response.text
         return str(conforms("submit", response, vendor="damo")["data"]["result_key"])
 
-    def query(self, result_key: str, **headers: str) -> httpx2.Response:
-        return self.post(QUERY, {"data": {"result_key": result_key}}, **headers)
+    def query(self, result_key: str, headers: Mapping[str, str] | None = None) -> httpx2.Response:
+        return self.post(QUERY, {"data": {"result_key": result_key}}, headers=headers)
 
     def batch(self, result_key: str) -> list[dict[str, Any]]:
         response = self.query(result_key)
@@ -226,7 +239,7 @@ def test_inference_num_defaults_to_one_result(damo: DamoCaller) -> None:
 
 def test_inference_num_written_as_a_float_gives_that_many_results(damo: DamoCaller) -> None:
     """JSON Schema counts 2.0 as an integer, so the mock must too (Schemathesis found a 500 here)."""
-    key = damo.result_key(inference_num=2.0)  # type: ignore[arg-type]
+    key = damo.result_key(inference_num=2.0)
     damo.advance(3600)
     (item,) = damo.batch(key)
     assert item["status"] == LIFE.succeeded and len(item["results"]) == 2
@@ -282,7 +295,9 @@ def test_success_code_can_be_the_string_zero() -> None:
         "unreachable-model",
     ],
 )
-def test_bad_images_are_refused_at_submit(damo: DamoCaller, item: dict[str, str], situation: str) -> None:
+def test_bad_images_are_refused_at_submit(
+    damo: DamoCaller, item: dict[str, str], situation: Situation
+) -> None:
     expected = DAMO.trigger(situation)
     assert_backend_error(damo.submit([item]), expected)
     assert damo.tasks_kept() == 0, "a refused submission leaves no batch behind"
@@ -372,7 +387,7 @@ def test_ten_sub_tasks_are_accepted(damo: DamoCaller) -> None:
     ids=["empty", "blank", "malformed", "array"],
 )
 def test_bodies_that_are_not_a_json_object(
-    damo: DamoCaller, path: str, content: bytes, situation: str
+    damo: DamoCaller, path: str, content: bytes, situation: Situation
 ) -> None:
     endpoint_id = "submit" if path == SUBMIT else "query"
     assert_backend_error(damo.post(path, content=content), DAMO.trigger(situation), endpoint_id)
@@ -440,9 +455,9 @@ def test_shared_base_path_unknown_path_with_a_dashscope_key(client: TestClient) 
 
 
 def test_stage_header(damo: DamoCaller) -> None:
-    assert_gateway_error(damo.submit(**{"X-Ca-Stage": "NOPE"}), DAMO.trigger("route.unknown"))
+    assert_gateway_error(damo.submit(headers={"X-Ca-Stage": "NOPE"}), DAMO.trigger("route.unknown"))
     for stage in ("TEST", "PRE", "RELEASE"):
-        ok(damo.submit(**{"X-Ca-Stage": stage}))
+        ok(damo.submit(headers={"X-Ca-Stage": stage}))
 
 
 def test_gateway_error_code_is_an_option() -> None:

@@ -9,8 +9,9 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 import contracts
+from contracts.vocabulary import Situation
 from mock_server import Settings, create_app
-from tests.conftest import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, refiner_on
+from tests.helpers import PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, refiner_on
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
@@ -128,7 +129,7 @@ def test_size_mismatch_of_person_and_coarse_fails_the_task(ds: DashScopeCaller) 
     ],
 )
 def test_bad_person_images_fail_the_task_with_the_documented_code(
-    ds: DashScopeCaller, name: str, situation: str
+    ds: DashScopeCaller, name: str, situation: Situation
 ) -> None:
     task_id = ds.task_id(inputs={"person_image_url": asset(name), "top_garment_url": asset("top.png")})
     ds.advance(3600)
@@ -290,7 +291,9 @@ def test_parsing_refuses_the_async_header_and_try_on_models(ds: DashScopeCaller)
         ({"Authorization": "Bearer sk-not-registered"}, "auth.invalid"),
     ],
 )
-def test_auth_errors_on_every_endpoint(client: TestClient, headers: dict[str, str], situation: str) -> None:
+def test_auth_errors_on_every_endpoint(
+    client: TestClient, headers: dict[str, str], situation: Situation
+) -> None:
     expected = DS.trigger(situation)
     for method, path in [
         ("POST", SYNTHESIS),

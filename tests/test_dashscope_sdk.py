@@ -7,16 +7,17 @@ and ``base_address``, the way the vendor notes (B6) say a try-on client reaches 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import pytest
+from dashscope.api_entities.dashscope_response import DashScopeAPIResponse
 from dashscope.client.base_api import BaseAsyncApi
 from PIL import Image
 
 import contracts
 from mock_server.testing import Tenant
-from tests.conftest import png_of
+from tests.helpers import png_of
 
 VENDOR = "dashscope"
 CONTRACT = contracts.load(VENDOR)
@@ -30,12 +31,20 @@ def asset(tenant: Tenant, name: str) -> str:
     return f"{tenant.server.url}/_mock/assets/{name}"
 
 
-def sdk(tenant: Tenant) -> dict[str, str]:
+class SdkTarget(TypedDict):
+    """The per-call arguments that point the SDK at one tenant on the mock (``base_address`` goes
+    through the SDK's ``**kwargs``)."""
+
+    api_key: str
+    base_address: str
+
+
+def sdk(tenant: Tenant) -> SdkTarget:
     """The per-call arguments that point the SDK at this tenant on the mock."""
     return {"api_key": tenant.credentials[VENDOR]["api_key"], "base_address": tenant.base_url(VENDOR)}
 
 
-def submit(tenant: Tenant, model: str, inputs: dict[str, str], **parameters: Any) -> Any:
+def submit(tenant: Tenant, model: str, inputs: dict[str, str], **parameters: Any) -> DashScopeAPIResponse:
     response = BaseAsyncApi.async_call(model=model, input=inputs, **SYNTHESIS, **sdk(tenant), **parameters)
     assert response.status_code == 200, response
     assert response.output["task_status"] == "PENDING"
@@ -43,7 +52,7 @@ def submit(tenant: Tenant, model: str, inputs: dict[str, str], **parameters: Any
     return response
 
 
-def png(http: Any, url: str) -> Image.Image:
+def png(http: httpx.Client, url: str) -> Image.Image:
     return png_of(http.get(url))
 
 
@@ -78,11 +87,12 @@ def check_sdk_journal(tenant: Tenant, task_ids: list[str], coarse_url: str) -> N
 
     # Every query was for the task the SDK had just created: polls:2 -> exactly two each.
     expected: list[str] = []
-    current = None
+    current: str | None = None
     for entry in journal:
         if entry["endpoint"] == "image-synthesis":
             current = entry["task_id"]
         else:
+            assert current is not None, "a query before any submit"
             expected.append(current)
     assert [e["task_id"] for e in queries] == expected == [first_id] * 2 + [refined_id] * 2
 

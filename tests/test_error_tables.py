@@ -4,6 +4,7 @@ admin fault rule, a magic input) and is rendered exactly in that vendor's own en
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx2
@@ -13,7 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import Contract, ErrorCode
 from mock_server import faults
-from tests.conftest import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
+from tests.helpers import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
 
 WAYS = ("header", "rule", "marker")
 KINDS = ("submit", "process", "query", "cancel", "list", "task")
@@ -59,7 +60,7 @@ class DashScopeDriver:
     def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
         ds = self.ds
         if kind in ("submit", "task"):
-            return ds.submit(inputs=person_on(asset("person.png") + marker), **headers)
+            return ds.submit(inputs=person_on(asset("person.png") + marker), headers=headers)
         if kind == "process":
             body = {
                 "model": "aitryon-parsing-v1",
@@ -70,7 +71,7 @@ class DashScopeDriver:
                 PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}", **headers}
             )
         if kind == "query":
-            return ds.query(task, **headers)
+            return ds.query(task, headers)
         if kind == "cancel":
             return ds.client.post(f"/api/v1/tasks/{task}/cancel", headers=ds.headers(**headers))
         return ds.client.get("/api/v1/tasks", headers=ds.headers(**headers))
@@ -120,7 +121,9 @@ class DamoDriver:
     def task(self, marker: str = "") -> str:
         response = self._submit({}, marker)
         assert response.status_code == 200, response.text
-        return response.json()["data"]["result_key"]
+        result_key = response.json()["data"]["result_key"]
+        assert isinstance(result_key, str)
+        return result_key
 
     def call(self, kind: str, task: str, headers: dict[str, str], marker: str = "") -> httpx2.Response:
         if kind in ("submit", "task"):
@@ -276,7 +279,7 @@ class AidgeDriver:
         assert body["resMessage"].startswith(error.message)
 
 
-DRIVERS = {
+DRIVERS: dict[str, Callable[[TestClient], Driver]] = {
     "dashscope": DashScopeDriver,
     "damo": DamoDriver,
     "ailabtools": AILabToolsDriver,

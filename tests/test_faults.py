@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import DashScopeCaller
+from tests.helpers import DashScopeCaller
 from tests.test_error_tables import AidgeDriver, DamoDriver
 
 
@@ -38,7 +38,7 @@ def test_fault_rules_stay_with_their_tenant(ds: DashScopeCaller) -> None:
 
 @pytest.mark.parametrize("spec", ["error=NoSuchError", "network=explode", "delay=soon", "colour=red"])
 def test_a_bad_fault_header_is_the_mocks_own_400(ds: DashScopeCaller, spec: str) -> None:
-    response = ds.submit(**{"X-Mock-Fault": spec})
+    response = ds.submit(headers={"X-Mock-Fault": spec})
     assert response.status_code == 400
     assert response.headers["x-mock-error"] == "bad-fault" and "mock_error" in response.json()
 

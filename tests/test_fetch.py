@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app
 from mock_server.fetch import Fetcher
-from tests.conftest import DashScopeCaller, person_on
+from tests.helpers import DashScopeCaller, person_on
 
 DS = contracts.load("dashscope")
 PAGES = {"/person.png": assets.asset_bytes("person.png"), "/huge.png": b"\x89PNG" + b"\0" * (2 * 1024 * 1024)}

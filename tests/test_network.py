@@ -39,7 +39,9 @@ def task_id(tryon_mock: Tenant, http: httpx.Client) -> str:
         },
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()["output"]["task_id"]
+    task = answer.json()["output"]["task_id"]
+    assert isinstance(task, str)
+    return task
 
 
 def query(tenant: Tenant, http: httpx.Client, task: str, fault: str | None = None) -> httpx.Response:
@@ -55,6 +57,7 @@ def assert_normal(answer: httpx.Response, task: str) -> dict[str, Any]:
     assert body["output"]["task_id"] == task
     assert body["output"]["task_status"] == "PENDING"
     assert body["request_id"] == answer.headers["x-request-id"]
+    assert isinstance(body, dict)
     return body
 
 

@@ -146,7 +146,8 @@ def test_the_app_loads_none_of_uvicorns_internals() -> None:
         "from starlette.testclient import TestClient\n"
         "from mock_server import Settings, create_app\n"
         "TestClient(create_app(Settings(speed=0))).get('/_mock/health').raise_for_status()\n"
-        "loaded = [m for m in ('mock_server.protocol', 'uvicorn.protocols.http.httptools_impl') if m in sys.modules]\n"
+        "internals = ('mock_server.protocol', 'uvicorn.protocols.http.httptools_impl')\n"
+        "loaded = [m for m in internals if m in sys.modules]\n"
         "print(','.join(loaded))\n"
     )
     done = subprocess.run(

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from mock_server import assets, images, render
+from tests.helpers import rgb_colours
 
 PERSON = assets.asset_bytes("person.png")
 TOP = assets.asset_bytes("top.png")
@@ -23,7 +24,7 @@ def decode(data: bytes) -> Image.Image:
 
 def count(im: Image.Image, box: tuple[int, int, int, int], test: str) -> int:
     """Pixels in ``box`` that are reddish ("red") or bluish ("blue")."""
-    pixels = im.convert("RGB").crop(box).getcolors(im.width * im.height) or []
+    pixels = rgb_colours(im.crop(box))
     if test == "red":
         return sum(n for n, (r, g, b) in pixels if r > g + 60 and r > b + 60)
     return sum(n for n, (r, g, b) in pixels if b > r + 40 and b > g + 20)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,13 +18,13 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, create_app
 from mock_server.testing import serve_in_thread
-from tests.conftest import KEY, PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
+from tests.helpers import KEY, PROCESS, SYNTHESIS, DashScopeCaller, asset, conforms, person_on, refiner_on
 
 DS = contracts.load("dashscope")
 CODES = {str(e.code) for e in DS.errors}
 
 
-def assert_envelope(response, endpoint: str = "image-synthesis") -> dict:  # type: ignore[no-untyped-def]
+def assert_envelope(response: httpx2.Response, endpoint: str = "image-synthesis") -> dict[str, Any]:
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"] == "application/json"
     body = conforms(endpoint, response)
@@ -117,7 +118,7 @@ def test_malformed_bodies(ds: DashScopeCaller, raw: bytes) -> None:
         ),
     ],
 )
-def test_wrong_types_and_missing_fields(ds: DashScopeCaller, body: dict, code: str) -> None:
+def test_wrong_types_and_missing_fields(ds: DashScopeCaller, body: dict[str, Any], code: str) -> None:
     response = ds.client.post(SYNTHESIS, json=body, headers=ds.headers())
     assert assert_envelope(response)["code"] == code
 
@@ -133,7 +134,7 @@ def test_a_body_over_the_limit_without_content_length_is_refused() -> None:
     app = create_app(Settings(speed=0, max_body_bytes=1024))
     ds = DashScopeCaller(TestClient(app))
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(10):
             yield b"x" * 512
 
@@ -194,7 +195,7 @@ BODIES = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=BODIES, path=st.sampled_from([SYNTHESIS, PROCESS]))
-def test_any_json_body_gets_a_documented_answer(ds: DashScopeCaller, body: dict, path: str) -> None:
+def test_any_json_body_gets_a_documented_answer(ds: DashScopeCaller, body: dict[str, Any], path: str) -> None:
     headers = ds.headers() if path == SYNTHESIS else {"Authorization": f"Bearer {ds.key}"}
     response = ds.client.post(path, content=json.dumps(body), headers=headers)
     endpoint = "image-synthesis" if path == SYNTHESIS else "image-process"

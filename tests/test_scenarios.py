@@ -6,7 +6,7 @@ import httpx2
 from starlette.testclient import TestClient
 
 import contracts
-from tests.conftest import asset
+from tests.helpers import asset
 
 DAMO = contracts.load("damo")
 CODE = next(c["appcode"] for c in DAMO.default_credentials if "appcode" in c)

@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 import contracts
+from contracts.model import ErrorCode
 from mock_server import Settings, create_app
 from mock_server.results import result_key
 from mock_server.store.tasks import MemoryTasks
 from mock_server.tasks import CANCELED, FAILED, QUEUED, RUNNING, SUCCEEDED, Plan, Task, TaskView
 from mock_server.timing import Timing
-from tests.conftest import DashScopeCaller
+from tests.helpers import DashScopeCaller
 
 DS = contracts.load("dashscope")
 LIFE = DS.lifecycle
@@ -22,7 +23,9 @@ OP = DS.operations["aitryon"]
 ORDER = [p.status for p in LIFE.phases] + [LIFE.succeeded, LIFE.failed]
 
 
-def make(timing: Timing | None = None, error=None, created: float = 0.0, tid: str = "t") -> Task:  # type: ignore[no-untyped-def]
+def make(
+    timing: Timing | None = None, error: ErrorCode | None = None, created: float = 0.0, tid: str = "t"
+) -> Task:
     return Task(
         id=tid,
         tenant="k",

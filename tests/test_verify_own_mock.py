@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from contracts.verify import spawn, verify_client
+from contracts.verify import verify_client
 from contracts.verify.spawn import MockStartError, spawned_mock
 from tests.clients.run import CORRECT
 
@@ -27,7 +27,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[str]]:
             super().__init__(*args, **kwargs)
             processes.append(self)
 
-    monkeypatch.setattr(spawn.subprocess, "Popen", Recorded)
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
     return processes
 
 
@@ -56,6 +56,7 @@ def test_without_a_server_the_suite_starts_and_stops_its_own_mock(
     assert report.ok, report.text()
 
     [process] = started
+    assert isinstance(process.args, list)
     assert process.args[:4] == [sys.executable, "-m", "mock_server", "serve"]
     assert jobs and all(job["base_url"].startswith("http://127.0.0.1:") for job in jobs)
     assert process.returncode is not None and gone(process)

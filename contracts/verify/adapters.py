@@ -91,7 +91,8 @@ def adapter_for(client: Any) -> Adapter:
     if isinstance(client, str):
         return CommandAdapter(client)
     if hasattr(client, "run") and hasattr(client, "replay_command"):
-        return client
+        given: Adapter = client
+        return given
     if callable(client):
         return PythonAdapter(client)
     raise TypeError("a client is a callable, a command line, or an adapter")
