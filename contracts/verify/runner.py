@@ -18,7 +18,8 @@ from hypothesis.strategies import SearchStrategy
 
 import contracts
 from contracts.verify.adapters import Adapter, Ran, adapter_for
-from contracts.verify.checks import CHECKS, Evidence
+from contracts.verify.checks import CHECKS
+from contracts.verify.evidence import Evidence
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
 from contracts.verify.scenario import Scenario, scenarios
