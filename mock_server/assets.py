@@ -145,8 +145,8 @@ def _build_too_large(a: Asset) -> bytes:
 
 
 def _build_too_heavy(a: Asset) -> bytes:
-    # Encoded by hand (no filtering, stored deflate blocks): noise would not
-    # compress anyway, and this is several times faster than Pillow's encoder.
+    # Encoded by hand (no filtering, stored deflate blocks): noise would not compress anyway,
+    # and Pillow's encoder would spend its time trying.
     w, h = _size(a)
     noise = seeded(a.name).randbytes(w * h * 3)
     rows = b"".join(b"\x00" + noise[y * w * 3 : (y + 1) * w * 3] for y in range(h))
