@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import anyio
 
@@ -34,12 +33,13 @@ SITUATIONS: Final[Mapping[str, Situation]] = {
 }
 
 
-@dataclass(frozen=True)
-class ImageCheck:
-    """The outcome of reading a request's images: the first error, and what each one was."""
+class ImageCheck(NamedTuple):
+    """The outcome of reading a request's images: the first error, what each one was (by
+    pointer), and the value at each of the operation's image pointers (as the request had it)."""
 
     error: ErrorCode | None
     facts: Mapping[str, images.ImageFacts]
+    urls: tuple[Any, ...] = ()
 
 
 class ImageChecker:
@@ -56,12 +56,12 @@ class ImageChecker:
         fact."""
         urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
         if any(u is not None and type(u) is not str for u in urls):
-            return await self._check(contract, operation, doc, own_host, tenant)
+            return await self._check(contract, operation, urls, own_host, tenant)
         key = (contract.name, operation.name, urls, own_host, tenant)
         kept = self._checks.get(key)
         if kept is not None:
             return kept
-        checked = await self._check(contract, operation, doc, own_host, tenant)
+        checked = await self._check(contract, operation, urls, own_host, tenant)
         if all(self._facts_key(u, tenant) in self._facts for u in urls if u):
             self._checks.put(key, checked)
         return checked
@@ -88,24 +88,23 @@ class ImageChecker:
         return (tenant if self.fetcher.private(url) else None, url)
 
     async def _check(
-        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str
+        self, contract: Contract, operation: Operation, urls: tuple[Any, ...], own_host: str, tenant: str
     ) -> ImageCheck:
         facts: dict[str, images.ImageFacts] = {}
-        for item in operation.images:
-            url = resolve_pointer(doc, item.pointer)
+        for item, url in zip(operation.images, urls, strict=True):
             if not isinstance(url, str) or not url:
                 continue
             if item.limits.ascii_url and CJK.search(url):
-                return ImageCheck(contract.trigger("image.url"), facts)
+                return ImageCheck(contract.trigger("image.url"), facts, urls)
             found, failure = await self.facts(url, item.role, own_host, tenant)
             if found is None:
-                return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts)
+                return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts, urls)
             kind = images.check(found, item.limits, item.persons)
             if kind is not None:
-                return ImageCheck(contract.trigger(SITUATIONS[kind]), facts)
+                return ImageCheck(contract.trigger(SITUATIONS[kind]), facts, urls)
             facts[item.pointer] = found
         for group in operation.same_size:
             sizes = {(facts[p].width, facts[p].height) for p in group if p in facts}
             if len(sizes) > 1:
-                return ImageCheck(contract.trigger("image.size_mismatch"), facts)
-        return ImageCheck(None, facts)
+                return ImageCheck(contract.trigger("image.size_mismatch"), facts, urls)
+        return ImageCheck(None, facts, urls)

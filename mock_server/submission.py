@@ -44,7 +44,7 @@ async def decide(
 ) -> Decision:
     """Check every item's images (and ``inspect`` them, for a vendor's own rule), raising the
     vendor error of one that shows at the submit; place the rest, and the call's injected fault."""
-    contract, kind = call.contract, call.endpoint.kind
+    contract, kind, host, tenant = call.contract, call.endpoint.kind, call.own_host, call.tenant
     failures: dict[int, ErrorCode] = {}
     later: dict[Place, ErrorCode] = {}
     fault = call.fault
@@ -55,7 +55,7 @@ async def decide(
             later[fault.at] = fault.error
     checks = []
     for index, item in enumerate(items):
-        checked = await call.state.images.check(contract, operation, item, call.own_host, call.tenant)
+        checked = await call.state.images.check(contract, operation, item, host, tenant)
         checks.append(checked)
         error = checked.error
         if error is None and inspect is not None:
@@ -106,6 +106,7 @@ async def store(
                 faults=decision.later,
                 results=counts[0] if counts else None,
                 extra=extra,
+                urls=decision.checks[0].urls,
             )
         ]
     else:
@@ -122,6 +123,7 @@ async def store(
             extras=extras,
             failures=decision.failures,
             faults=decision.later,
+            urls=[checked.urls for checked in decision.checks],
         )
     for task in made:
         await state.store.tasks.add(task)

@@ -264,14 +264,16 @@ class Planner:
         position: int = 0,
         results: int | None = None,
         extra: Mapping[str, Any] | None = None,
+        urls: tuple[Any, ...] = (),
     ) -> Task:
         """One task for the request document ``doc``. ``group`` and ``position`` place it in a
         batch: each later item starts the operation's ``stagger_seconds`` later. ``results``
-        overrides the operation's number of results."""
+        overrides the operation's number of results. ``urls``: the values at the operation's image
+        pointers where the caller read them already (its image check did)."""
         plan = self._plan(contract, operation, timing, error, position * operation.stagger_seconds)
         roles: dict[str, list[str]] = {}
-        for item in operation.images:
-            url = resolve_pointer(doc, item.pointer)
+        found = urls or tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
+        for item, url in zip(operation.images, found, strict=True):
             if isinstance(url, str) and url:
                 roles.setdefault(item.role, []).append(url)
         return Task(
@@ -306,6 +308,7 @@ class Planner:
         extras: Sequence[Mapping[str, Any]],
         failures: Mapping[int, ErrorCode],
         faults: Mapping[Place, ErrorCode],
+        urls: Sequence[tuple[Any, ...]] = (),
     ) -> list[Task]:
         """One task per item of a batch, ids ``<batch_id>-<i>``, each starting the operation's
         ``stagger_seconds`` after the one before. ``failures`` are the items that fail; faults
@@ -326,6 +329,7 @@ class Planner:
                 position=i,
                 results=count,
                 extra=extra,
+                urls=urls[i] if urls else (),
             )
             for i, (item, count, extra) in enumerate(zip(items, counts, extras, strict=True))
         ]

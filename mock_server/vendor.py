@@ -151,21 +151,24 @@ class Vendor:
             )
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = await self.authenticate(call)
-            _check_headers(call)
-            call.fault = self._header_fault(call)
-            if call.fault is None:  # then a rule (counted as it fires), then a magic input
+            endpoint = call.endpoint
+            if endpoint.headers:
+                _check_headers(call)
+            fault = self._header_fault(call)
+            if fault is None:  # then a rule (counted as it fires), then a magic input
                 rule = await self.state.store.faults.pick(
-                    self.contract.name, call.tenant, call.endpoint.id, call.endpoint.kind
+                    self.contract.name, call.tenant, endpoint.id, endpoint.kind
                 )
-                call.fault = self._rule_or_marker_fault(call, rule)
-            if call.fault:
-                if call.fault.delay:
-                    await asyncio.sleep(call.fault.delay)
-                if call.fault.network == "reset":
+                fault = self._rule_or_marker_fault(call, rule)
+            call.fault = fault
+            if fault is not None:
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                if fault.network == "reset":
                     await network.reset(scope, receive)
                     return Response(status_code=network.RESET_STATUS)
-                if call.fault.error and call.fault.at == call.endpoint.kind:
-                    raise VendorError(call.fault.error)
+                if fault.error and fault.at == endpoint.kind:
+                    raise VendorError(fault.error)
             return await handler(call)
         except VendorError as failure:
             entry.error = failure.error.id
