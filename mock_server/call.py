@@ -47,7 +47,7 @@ class Call:
     shown: list[dict[str, Any]] = field(default_factory=list)  # the tasks the answer shows (journaled)
     _json: Any = field(default=_NOT_PARSED, repr=False)
     _headers: dict[str, str] | None = field(default=None, repr=False)
-    _fields: dict[bool, dict[str, str]] = field(default_factory=dict, repr=False)
+    _fields: dict[bool, dict[str, str]] | None = field(default=None, repr=False)
 
     # -- the request -----------------------------------------------------------------------------
 
@@ -94,6 +94,8 @@ class Call:
     def fields(self, with_json: bool = False) -> dict[str, str]:
         """The query's parameters, then a urlencoded form body's, or (``with_json``) a JSON object
         body's, kept as JSON text where they are not strings; the first value of a name wins."""
+        if self._fields is None:
+            self._fields = {}
         found = self._fields.get(with_json)
         if found is None:
             found = query_and_form(self.query, self.headers.get("content-type", ""), self.body)

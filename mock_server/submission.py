@@ -53,7 +53,7 @@ async def decide(
             failures[faults.marked_item(fault, items, contract, kind)] = fault.error
         elif fault.at is not None:
             later[fault.at] = fault.error
-    checks = []
+    checks: list[ImageCheck] = []
     for index, item in enumerate(items):
         checked = await call.state.images.check(contract, operation, item, host, tenant)
         checks.append(checked)
