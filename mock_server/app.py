@@ -20,7 +20,7 @@ from mock_server.settings import Settings
 from mock_server.state import MockState
 from mock_server.store import credentials
 from mock_server.vendor import Vendor
-from mock_server.vendors import vendors as vendor_classes
+from mock_server.vendors import VENDORS
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 T = TypeVar("T")
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def create_app(settings: Settings | None = None) -> Starlette:
     state = MockState(settings or Settings())
-    vendors = [cls(state) for name, cls in vendor_classes().items() if name in state.contracts]
+    vendors = [cls(state) for name, cls in VENDORS.items() if name in state.contracts]
     hot = [route for vendor in vendors for route in vendor.routes()]  # matched first
     app = MockApp(routes=[*hot, *admin.Admin(state).routes(), _fallback(vendors)])
     app.take_exact(hot)

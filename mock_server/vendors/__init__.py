@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import cache
 
 from mock_server.vendor import Vendor
 
 
-@cache
-def vendors() -> dict[str, type[Vendor]]:
+def _discover() -> dict[str, type[Vendor]]:
     """Every vendor class of this package, by its contract's name."""
     found: dict[str, type[Vendor]] = {}
     for module in pkgutil.iter_modules(__path__):
@@ -24,3 +22,8 @@ def vendors() -> dict[str, type[Vendor]]:
             if isinstance(value, type) and issubclass(value, Vendor) and value.__module__ == loaded.__name__:
                 found[value.contract.name] = value
     return found
+
+
+# Found when the package is imported (with their contracts loaded and compiled), as an explicit
+# list of imports would: a server's start-up then pays no import.
+VENDORS: dict[str, type[Vendor]] = _discover()
