@@ -15,21 +15,23 @@ serve: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/tryon-mock serve --host $(HOST) --port $(PORT) $(ARGS)
 
+# ruff, mypy --strict, and the layering (import-linter, see README "Architecture").
+define lint-steps
+	$(BIN)/ruff check mock_server contracts scenarios tests bench
+	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
+endef
+
 # `make test`: install with the test extra, lint, then run the whole suite.
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/ruff check mock_server contracts scenarios tests bench
-	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
-	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache --no-logo
+	$(lint-steps)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# `make lint`: ruff, mypy, and the layering between packages (import-linter, see README "Architecture").
+# `make lint`: the same checks alone (the test extra installed).
 lint: $(BIN)/python
-	$(BIN)/ruff check mock_server contracts scenarios tests bench
-	$(BIN)/ruff format --check mock_server contracts scenarios tests bench
-	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache --no-logo
+	$(lint-steps)
 
 # `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test).
 bench-verify: $(BIN)/python
