@@ -1,5 +1,6 @@
-"""Shared fixtures: an in-process app with a manual clock, its client and a DashScope caller.
-The helpers tests import (constants, callers, checks) live in tests/helpers.py."""
+"""Shared fixtures: an in-process app with a manual clock, its client, and callers of it for
+DashScope, Aidge and DAMO. The helpers tests import (constants, callers, checks) live in
+tests/helpers.py, and a vendor's own in tests/<vendor>_rig.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from starlette.testclient import TestClient
 
 from mock_server import Settings, create_app
 from mock_server.state import MockState
+from tests.aidge_rig import Aidge
+from tests.damo_rig import DamoCaller
 from tests.helpers import DashScopeCaller
 
 # CI runs the property tests on a fixed seed, so a run is reproducible; locally they explore.
@@ -57,3 +60,13 @@ def client(app: Starlette) -> Iterator[TestClient]:
 @pytest.fixture
 def ds(client: TestClient) -> DashScopeCaller:
     return DashScopeCaller(client)
+
+
+@pytest.fixture
+def aidge(client: TestClient) -> Aidge:
+    return Aidge(client)
+
+
+@pytest.fixture
+def damo(client: TestClient) -> DamoCaller:
+    return DamoCaller(client)
