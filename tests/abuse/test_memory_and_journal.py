@@ -48,12 +48,6 @@ def journal_server() -> Iterator[MockServer]:
         yield running
 
 
-@pytest.fixture
-def journal_wire(journal_server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as client:
-        yield client
-
-
 # -- 7. memory and the journal stay bounded -----------------------------------------------------------
 
 

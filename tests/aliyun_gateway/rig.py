@@ -28,7 +28,6 @@ CONTRACT = contracts.load(VENDOR)
 SUBMIT = "/api/v1/tryon/submit"
 QUERY = "/api/v1/tryon/query"
 REQUEST_ID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
-SIGNED_BY_SIGNER = ("x-ca-key", "x-ca-nonce", "x-ca-signature-method", "x-ca-timestamp")
 MINUTE = 60.0
 
 
