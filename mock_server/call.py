@@ -19,6 +19,7 @@ from mock_server.request_params import FORM, query_and_form
 from mock_server.state import MockState
 from mock_server.store.journal import ANONYMOUS
 from mock_server.tasks import Task, TaskView
+from mock_server.timing import Timing
 
 _NOT_PARSED = object()
 
@@ -44,10 +45,11 @@ class Call:
     fault: Fault | None = None
     task_id: str | None = None
     params: Any = None  # a submit's parameters as the vendor module read them (journaled)
-    shown: list[dict[str, Any]] = field(default_factory=list)  # the tasks the answer shows (journaled)
+    shown: list[dict[str, Any]] | None = None  # the tasks the answer shows (journaled)
     _json: Any = field(default=_NOT_PARSED, repr=False)
     _headers: dict[str, str] | None = field(default=None, repr=False)
     _fields: dict[bool, dict[str, str]] | None = field(default=None, repr=False)
+    _timing: Timing | None = field(default=None, repr=False)
 
     # -- the request -----------------------------------------------------------------------------
 
@@ -154,17 +156,33 @@ class Call:
 
     # -- tasks -----------------------------------------------------------------------------------
 
+    async def timing(self) -> Timing:
+        """The caller's timing profile (read once per call)."""
+        if self._timing is None:
+            self._timing = await self.state.store.timings.get(self.tenant)
+        return self._timing
+
     async def find(self, task_id: str) -> Task | None:
-        """The caller's task of this vendor, while it is kept."""
-        retention = await self.state.retention(self.contract, self.tenant)
-        return await self.state.store.tasks.get(self.tenant, self.contract.name, task_id, self.now, retention)
+        """The caller's task of this vendor, while it is kept. A fault its submit left for this
+        kind of call is raised instead, once (the answer of the first such call)."""
+        timing = self._timing or await self.timing()  # one read of the store per call
+        retention = timing.retention(self.contract.retention_seconds)
+        task = await self.state.store.tasks.get(self.tenant, self.contract.name, task_id, self.now, retention)
+        if task is not None and task.faults:
+            await self._raise_deferred(task)
+        return task
 
     async def find_batch(self, batch_id: str) -> list[Task]:
-        """The caller's batch of this vendor, while it is kept ([] once it is not)."""
-        retention = await self.state.retention(self.contract, self.tenant)
-        return await self.state.store.tasks.group(
+        """The caller's batch of this vendor, while it is kept ([] once it is not); a fault its
+        submit left for this kind of call is raised instead, once (it rides on the first task)."""
+        timing = self._timing or await self.timing()  # one read of the store per call
+        retention = timing.retention(self.contract.retention_seconds)
+        tasks = await self.state.store.tasks.group(
             self.tenant, self.contract.name, batch_id, self.now, retention
         )
+        if tasks and tasks[0].faults:
+            await self._raise_deferred(tasks[0])
+        return tasks
 
     async def poll(self, task: Task) -> TaskView:
         """One vendor query of ``task``: counts toward its progression and is journaled."""
@@ -176,13 +194,14 @@ class Call:
 
     def show(self, task: Task, view: TaskView) -> TaskView:
         """Note in the journal that this answer shows ``task`` as ``view``."""
+        if self.shown is None:
+            self.shown = []
         self.shown.append({"id": task.id, "status": view.status, "stage": view.stage})
         return view
 
-    async def raise_deferred(self, task: Task) -> None:
-        """Answer with a fault an earlier submit left for this kind of call on this task."""
+    async def _raise_deferred(self, task: Task) -> None:
         place = place_of(self.endpoint.kind)
-        if not task.faults or place is None:  # its submit left none
+        if place is None:
             return
         error = await self.state.store.tasks.take_fault(task, place)
         if error is not None:
@@ -191,5 +210,6 @@ class Call:
 
     async def result_urls(self, task: Task, view: TaskView) -> list[str]:
         """The links to a finished task's result images, valid for the tenant's result TTL."""
-        ttl = await self.state.result_ttl(self.contract, self.tenant)
+        timing = self._timing or await self.timing()  # one read of the store per call
+        ttl = timing.result_ttl(self.contract.result_ttl_seconds)
         return self.state.results.task_urls(task, view, self.base_url, ttl)

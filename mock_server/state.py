@@ -76,13 +76,11 @@ class MockState:
 
     async def retention(self, contract: Contract, tenant: str) -> float:
         """How long the tenant's tasks of this vendor stay readable after they end."""
-        timing = await self.store.timings.get(tenant)
-        return timing.retention_seconds or contract.retention_seconds
+        return (await self.store.timings.get(tenant)).retention(contract.retention_seconds)
 
     async def result_ttl(self, contract: Contract, tenant: str) -> float:
         """How long the tenant's result links of this vendor work."""
-        timing = await self.store.timings.get(tenant)
-        return timing.result_ttl_seconds or contract.result_ttl_seconds
+        return (await self.store.timings.get(tenant)).result_ttl(contract.result_ttl_seconds)
 
     async def reset(self, tenant: str | None = None) -> None:
         """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, or all."""

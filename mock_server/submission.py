@@ -16,7 +16,7 @@ Where a failure shows is decided by one rule (``faults.place``), from the contra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from contracts.model import ErrorCode, Operation
@@ -25,7 +25,8 @@ from mock_server import faults
 from mock_server.call import Call
 from mock_server.errors import VendorError
 from mock_server.image_checks import ImageCheck
-from mock_server.tasks import Task
+from mock_server.tasks import NOTHING, Task
+from mock_server.timing import Timing
 
 Inspect = Callable[[Operation, Any, ImageCheck], Situation | None]  # a vendor's own check of an item
 
@@ -44,7 +45,65 @@ async def decide(
 ) -> Decision:
     """Check every item's images (and ``inspect`` them, for a vendor's own rule), raising the
     vendor error of one that shows at the submit; place the rest, and the call's injected fault."""
-    contract, kind, host, tenant = call.contract, call.endpoint.kind, call.own_host, call.tenant
+    checks = []
+    for item in items:  # a loop: an awaiting comprehension would be one more coroutine
+        checks.append(await _check(call, operation, item))
+    return place(call, operation, items, checks, inspect)
+
+
+async def store(
+    call: Call,
+    operation: Operation,
+    items: Sequence[Any],
+    decision: Decision,
+    *,
+    task_id: str,
+    counts: Sequence[int] | None = None,
+    extras: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Task]:
+    """Plan and keep the task (or, for a batch operation, one task per item, ids
+    ``<task_id>-<i>``), with the decision's failures; the call names ``task_id`` in the journal.
+    ``counts`` overrides each item's number of results; ``extras`` are what answers echo."""
+    timing = await call.state.store.timings.get(call.tenant)
+    made = plan(call, operation, items, decision, timing, task_id=task_id, counts=counts, extras=extras)
+    for task in made:
+        await call.state.store.tasks.add(task)
+    call.task_id = task_id
+    return made
+
+
+async def submit(
+    call: Call,
+    operation: Operation,
+    items: Sequence[Any],
+    *,
+    task_id: str,
+    counts: Sequence[int] | None = None,
+    extras: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Task]:
+    """``decide`` then ``store``, for a submit with nothing of the vendor's own between the two
+    (deciding here, not through ``decide``: one coroutine fewer on every submit)."""
+    checks = []
+    for item in items:
+        checks.append(await _check(call, operation, item))
+    decision = place(call, operation, items, checks, None)
+    return await store(call, operation, items, decision, task_id=task_id, counts=counts, extras=extras)
+
+
+def _check(call: Call, operation: Operation, item: Any) -> Awaitable[ImageCheck]:
+    return call.state.images.check(call.contract, operation, item, call.own_host, call.tenant)
+
+
+def place(
+    call: Call,
+    operation: Operation,
+    items: Sequence[Any],
+    checks: Sequence[ImageCheck],
+    inspect: Inspect | None,
+) -> Decision:
+    """Where each failure shows: the call's injected fault, then each item's image error (and
+    what ``inspect`` says of it); one that shows at the submit is raised as its answer."""
+    contract, kind = call.contract, call.endpoint.kind
     failures: dict[int, ErrorCode] = {}
     later: dict[Place, ErrorCode] = {}
     fault = call.fault
@@ -53,10 +112,8 @@ async def decide(
             failures[faults.marked_item(fault, items, contract, kind)] = fault.error
         elif fault.at is not None:
             later[fault.at] = fault.error
-    checks: list[ImageCheck] = []
     for index, item in enumerate(items):
-        checked = await call.state.images.check(contract, operation, item, host, tenant)
-        checks.append(checked)
+        checked = checks[index]
         error = checked.error
         if error is None and inspect is not None:
             situation = inspect(operation, item, checked)
@@ -73,35 +130,38 @@ async def decide(
     return Decision(tuple(checks), failures, later)
 
 
-async def store(
+def plan(
     call: Call,
     operation: Operation,
     items: Sequence[Any],
     decision: Decision,
+    timing: Timing,
     *,
     task_id: str,
-    counts: Sequence[int] | None = None,
-    extras: Sequence[Mapping[str, Any]] | None = None,
+    counts: Sequence[int] | None,
+    extras: Sequence[Mapping[str, Any]] | None,
 ) -> list[Task]:
-    """Plan and keep the task (or, for a batch operation, one task per item, ids
-    ``<task_id>-<i>``), with the decision's failures; the call names ``task_id`` in the journal.
-    ``counts`` overrides each item's number of results; ``extras`` are what answers echo."""
-    state = call.state
-    timing = await state.store.timings.get(call.tenant)
-    planner, contract = state.planner, call.contract
-    extras = extras or [{}] * len(items)
+    """The task, or a batch operation's tasks, the decision makes."""
+    planner, contract, tenant, now, host = (
+        call.state.planner,
+        call.contract,
+        call.tenant,
+        call.now,
+        call.own_host,
+    )
+    extras = extras or [NOTHING] * len(items)
     if operation.batch_pointer is None:
         [item], [extra] = items, extras
-        made = [
+        return [
             planner.task(
                 contract,
                 operation,
                 timing,
                 task_id=task_id,
-                tenant=call.tenant,
+                tenant=tenant,
                 doc=item,
-                created=call.now,
-                host=call.own_host,
+                created=now,
+                host=host,
                 error=decision.failures.get(0),
                 faults=decision.later,
                 results=counts[0] if counts else None,
@@ -109,37 +169,18 @@ async def store(
                 urls=decision.checks[0].urls,
             )
         ]
-    else:
-        made = planner.batch(
-            contract,
-            operation,
-            timing,
-            items,
-            batch_id=task_id,
-            tenant=call.tenant,
-            created=call.now,
-            host=call.own_host,
-            counts=counts or [operation.results] * len(items),
-            extras=extras,
-            failures=decision.failures,
-            faults=decision.later,
-            urls=[checked.urls for checked in decision.checks],
-        )
-    for task in made:
-        await state.store.tasks.add(task)
-    call.task_id = task_id
-    return made
-
-
-async def submit(
-    call: Call,
-    operation: Operation,
-    items: Sequence[Any],
-    *,
-    task_id: str,
-    counts: Sequence[int] | None = None,
-    extras: Sequence[Mapping[str, Any]] | None = None,
-) -> list[Task]:
-    """``decide`` then ``store``: a submit with nothing of the vendor's own between the two."""
-    decision = await decide(call, operation, items)
-    return await store(call, operation, items, decision, task_id=task_id, counts=counts, extras=extras)
+    return planner.batch(
+        contract,
+        operation,
+        timing,
+        items,
+        batch_id=task_id,
+        tenant=tenant,
+        created=now,
+        host=host,
+        counts=counts or [operation.results] * len(items),
+        extras=extras,
+        failures=decision.failures,
+        faults=decision.later,
+        urls=[checked.urls for checked in decision.checks],
+    )

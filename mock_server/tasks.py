@@ -124,6 +124,9 @@ class Progress:
         )
 
 
+UNREAD = Progress()  # the progress of every task no read has changed yet (read, never changed)
+
+
 class Task(NamedTuple):
     """One task as its submit made it: never changed after (a tuple, made once per task, fast)."""
 
@@ -145,6 +148,11 @@ class Task(NamedTuple):
     def start(self) -> Progress:
         """The progress of the task as submitted."""
         return Progress(faults=dict(self.faults))
+
+    def as_submitted(self, now: float) -> TaskView:
+        """Where the task stands at ``now`` before any read has moved it: what the answer to its
+        own submit shows (no store is asked: nothing but that submit has seen the task yet)."""
+        return self.view(UNREAD, now)
 
     def view(self, progress: Progress, now: float) -> TaskView:
         if progress.canceled_at is not None and self.lifecycle.canceled is not None:
@@ -273,7 +281,8 @@ class Planner:
         plan = self._plan(contract, operation, timing, error, position * operation.stagger_seconds)
         roles: dict[str, list[str]] = {}
         found = urls or tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
-        for item, url in zip(operation.images, found, strict=True):
+        for index, item in enumerate(operation.images):
+            url = found[index]
             if isinstance(url, str) and url:
                 roles.setdefault(item.role, []).append(url)
         return Task(

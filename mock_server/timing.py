@@ -41,6 +41,14 @@ class Timing:
         run = self.run_seconds if self.run_seconds is not None else run_seconds
         return queue * self.queue_scale, run * self.run_scale
 
+    def retention(self, default: float) -> float:
+        """Seconds a task stays readable after it ends: this profile's, else the vendor's."""
+        return self.retention_seconds or default
+
+    def result_ttl(self, default: float) -> float:
+        """Seconds result links work: this profile's, else the vendor's."""
+        return self.result_ttl_seconds or default
+
     def merged(self, changes: dict[str, Any]) -> Timing:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known

@@ -133,7 +133,7 @@ class Vendor:
                 entry.fault = call.fault.as_dict() if call.fault else None
                 entry.task_id = call.task_id
                 entry.params = call.params
-                entry.tasks = call.shown or None
+                entry.tasks = call.shown
                 await state.store.journal.record(entry)
             if call.fault and call.fault.network == "truncate":
                 return network.Truncated(response)

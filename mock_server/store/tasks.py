@@ -9,10 +9,9 @@ from typing import Any
 from contracts.model import Contract, ErrorCode
 from contracts.vocabulary import Place
 from mock_server.bounded import Bounded
-from mock_server.tasks import Progress, Task, TaskView
+from mock_server.tasks import UNREAD, Progress, Task, TaskView
 
 Shelf = tuple[str, str]  # tenant, vendor
-UNREAD = Progress()  # the progress of every task no read has changed yet (read, never changed)
 
 
 class MemoryTasks:

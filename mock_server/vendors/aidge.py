@@ -169,9 +169,10 @@ class Aidge(Vendor):
         tasks = await call.find_batch(task_id)
         if not tasks:
             raise call.fail("task.unknown", TASK_KEYS[0])
-        await call.raise_deferred(tasks[0])
         layout = self.contract.operations[tasks[0].operation].answer.get("layout", "standard")
-        views = [await call.poll(t) for t in tasks]
+        views = []
+        for task in tasks:
+            views.append(await call.poll(task))
         stages = {v.stage for v in views}
         life = self.contract.lifecycle
         if stages <= {QUEUED}:

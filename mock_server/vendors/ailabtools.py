@@ -127,7 +127,6 @@ class AILabTools(Vendor):
         task = await call.find(task_id)
         if task is None:
             raise call.fail("task.unknown")
-        await call.raise_deferred(task)
         view = await call.poll(task)
         if view.stage == FAILED and view.error is not None:
             raise VendorError(view.error)

@@ -128,13 +128,12 @@ class Damo(Vendor):
         tasks = await call.find_batch(result_key)
         if not tasks:
             raise call.fail("task.unknown")
-        await call.raise_deferred(tasks[0])
         return await self._batch(call, result_key, tasks, polled=True)
 
     async def _batch(self, call: Call, result_key: str, tasks: list[Task], polled: bool) -> Response:
         task_list = []
         for task in tasks:
-            view = await call.poll(task) if polled else call.show(task, await call.look(task))
+            view = await call.poll(task) if polled else call.show(task, task.as_submitted(call.now))
             item: dict[str, Any] = {**task.extra["echo"], "status": view.status}
             if view.stage == SUCCEEDED:
                 item["results"] = await call.result_urls(task, view)

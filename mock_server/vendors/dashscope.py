@@ -71,7 +71,7 @@ class DashScope(Vendor):
         op, doc = self._operation(call)
         extra = {"request_id": call.request_id}
         [task] = await submission.submit(call, op, [doc], task_id=self.state.ids.uuid(), extras=[extra])
-        view = await call.look(task)
+        view = task.as_submitted(call.now)
         output = {"task_status": view.status, "task_id": task.id}
         return self._json(call, {"output": output, "request_id": call.request_id})
 
@@ -129,7 +129,6 @@ class DashScope(Vendor):
         if task is None:
             unknown = {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}
             return self._json(call, {"request_id": call.request_id, "output": unknown})
-        await call.raise_deferred(task)
         view = await call.poll(task)
         output: dict[str, Any] = {
             "task_id": task.id,
@@ -160,7 +159,6 @@ class DashScope(Vendor):
         task = await call.find(self._task_id(call))
         if task is None:
             raise call.fail("task.not_cancelable")
-        await call.raise_deferred(task)
         if not await self.state.store.tasks.cancel(task, call.now):
             raise call.fail("task.not_cancelable")
         return self._json(call, {"request_id": call.request_id})
