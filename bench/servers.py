@@ -25,6 +25,9 @@ HOST = "127.0.0.1"
 QUIET_NODE = {"SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}  # no install/usage pings from Prism
 
 
+LIMITS_OFF = ("--option", "dashscope.limits=off")
+
+
 def tryon_mock_command() -> list[str]:
     """The console script of the venv running this harness (``.venv/bin/tryon-mock``)."""
     script = Path(sys.executable).parent / "tryon-mock"
@@ -173,7 +176,8 @@ def start_mock(
     """``tryon-mock serve --host 127.0.0.1 --port P`` and the seconds until the first 200 on
     ``/_mock/health`` (polled every 2 ms)."""
     started = time.perf_counter()
-    command = [*tryon_mock_command(), "serve", "--host", HOST, "--port", str(port)]
+    # the vendors' documented rate limits would throttle the load: a benchmark turns them off
+    command = [*tryon_mock_command(), "serve", "--host", HOST, "--port", str(port), *LIMITS_OFF]
     server = _spawn(name, command, port, logs, env)
     deadline = started + 30
     while True:

@@ -14,6 +14,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from contracts.model import (
+    Concurrency,
     Contract,
     ContractError,
     CredentialKind,
@@ -22,9 +23,12 @@ from contracts.model import (
     ImageInput,
     ImageLimits,
     Lifecycle,
+    ObjectUrls,
     Operation,
     Option,
     Phase,
+    RateLimits,
+    RateRule,
     RequestErrorRule,
 )
 from contracts.vocabulary import Place, Situation
@@ -127,13 +131,54 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         schemas=MappingProxyType(schemas),
         validators=MappingProxyType(validators),
         compiled=MappingProxyType({f: jsonschema_rs.validator_for(s) for f, s in schemas.items()}),
+        rate_limits=_rate_limits(raw.get("rate_limits")),
+        object_urls=_object_urls(raw.get("object_urls")),
     )
     _cross_check(contract)
     return contract
 
 
+def _rate_limits(raw: dict[str, Any] | None) -> RateLimits:
+    if raw is None:
+        return RateLimits()
+    rules = tuple(
+        RateRule(
+            name=r["name"],
+            endpoints=frozenset(r["endpoints"]),
+            calls=int(r["calls"]),
+            per_seconds=float(r["per_seconds"]),
+            per_operation=bool(r.get("per_operation", False)),
+            source=r.get("source", ""),
+        )
+        for r in raw.get("rules", [])
+    )
+    c = raw.get("concurrency")
+    concurrency = (
+        Concurrency(
+            tasks=int(c["tasks"]),
+            operations=frozenset(c["operations"]),
+            per_operation=bool(c.get("per_operation", False)),
+            source=c.get("source", ""),
+        )
+        if c
+        else None
+    )
+    return RateLimits(rules, concurrency, raw.get("option"), raw.get("description", ""))
+
+
+def _object_urls(raw: dict[str, Any] | None) -> ObjectUrls | None:
+    if raw is None:
+        return None
+    header = raw.get("resolve_header")
+    return ObjectUrls(
+        scheme=raw["scheme"],
+        ttl_seconds=float(raw["ttl_seconds"]),
+        resolve_header=(header["name"], header["value"]) if header else None,
+    )
+
+
 def _cross_check(c: Contract) -> None:
-    for problem in (*_reference_problems(c), *_shape_problems(c), *_example_problems(c)):
+    for problem in (*_reference_problems(c), *_limit_problems(c), *_shape_problems(c), *_example_problems(c)):
         raise ContractError(f"{c.name}: {problem}")
 
 
@@ -153,6 +198,18 @@ def _reference_problems(c: Contract) -> Iterator[str]:
         for target in endpoint.links:
             if target not in endpoint_ids:
                 yield f"endpoint {endpoint.id} links to unknown endpoint {target!r}"
+
+
+def _limit_problems(c: Contract) -> Iterator[str]:
+    """Rate limits that name what the contract does not have."""
+    limits = c.rate_limits
+    for rule in limits.rules:
+        if not rule.endpoints <= {e.id for e in c.endpoints}:
+            yield f"rate limit {rule.name} names an unknown endpoint"
+    if limits.concurrency and not limits.concurrency.operations <= set(c.operations):
+        yield "concurrency names an unknown operation"
+    if limits.option is not None and "off" not in getattr(c.options.get(limits.option), "choices", ()):
+        yield f"rate_limits option {limits.option!r} is no option with the choice 'off'"
 
 
 def _shape_problems(c: Contract) -> Iterator[str]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Final, Literal, cast, get_args
 
-EndpointKind = Literal["submit", "query", "cancel", "list", "process", "unknown"]
-Place = Literal["submit", "query", "cancel", "list", "process", "task"]
+EndpointKind = Literal["submit", "query", "cancel", "list", "process", "upload", "unknown"]
+Place = Literal["submit", "query", "cancel", "list", "process", "upload", "task"]
 NetworkFault = Literal["reset", "truncate"]
 
 ENDPOINT_KINDS: Final = frozenset(get_args(EndpointKind))
@@ -66,6 +66,14 @@ Situation = Literal[
     "route.unknown",
     "task.not_cancelable",
     "task.unknown",
+    "upload.bad_key_id",
+    "upload.bad_policy",
+    "upload.bad_signature",
+    "upload.condition_failed",
+    "upload.exists",
+    "upload.expired",
+    "upload.malformed",
+    "upload.too_large",
 ]
 SITUATIONS: Final = frozenset(get_args(Situation))
 

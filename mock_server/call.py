@@ -90,6 +90,16 @@ class Call:
         return query.decode("latin-1")
 
     @property
+    def resolves_stored(self) -> bool:
+        """Whether the request may name files of the vendor's own storage: unless the vendor asks
+        for a header that says so and it is absent."""
+        objects = self.contract.object_urls
+        if objects is None or objects.resolve_header is None:
+            return True
+        name, value = objects.resolve_header
+        return self.headers.get(name.lower(), "").lower() == value.lower()
+
+    @property
     def own_host(self) -> str:
         return self.headers.get("host", "")
 

@@ -63,6 +63,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self._internal: dict[str, Internal] = {}
         self._private: set[str] = set()
+        self._schemes: dict[str, Internal] = {}
 
     def mount(self, prefix: str, source: Internal, private: bool = False) -> None:
         """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``;
@@ -71,10 +72,22 @@ class Fetcher:
         if private:
             self._private.add(prefix)
 
+    def mount_scheme(self, scheme: str, source: Internal) -> None:
+        """Serve every ``<scheme>://<key>`` URL from ``source(key, "", tenant)``: a vendor's own
+        storage of files its tenants uploaded (what it serves depends on the tenant asking)."""
+        self._schemes[scheme] = source
+
     def private(self, url: str) -> bool:
         """Whether an internal source that answers per tenant serves ``url``."""
         parts = _split(url)
-        return parts is not None and parts.path.startswith(tuple(self._private))
+        if parts is None:
+            return False
+        return parts.scheme in self._schemes or parts.path.startswith(tuple(self._private))
+
+    def stored(self, url: str) -> bool:
+        """Whether ``url`` names a file in a vendor's own storage (a mounted scheme)."""
+        scheme, sep, _ = url.partition("://")
+        return bool(sep) and scheme in self._schemes
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
@@ -82,15 +95,12 @@ class Fetcher:
         if parts is None:
             return Fetched(None, UNREACHABLE)
         host = parts.hostname or ""
-        local = is_loopback_host(host) or (own_host and parts.netloc == own_host)
-        if local:
-            for prefix, source in self._internal.items():
-                if parts.path.startswith(prefix):
-                    data = await source(parts.path[len(prefix) :], parts.query, tenant)
-                    return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
-            if not is_loopback_host(host):
-                return Fetched(None, UNREACHABLE)
-            return await self._download(url)
+        stored = self._schemes.get(parts.scheme)
+        if stored is not None:
+            data = await stored(url[len(parts.scheme) + 3 :], "", tenant)
+            return Fetched(data, None if data is not None else UNREACHABLE)
+        if is_loopback_host(host) or (own_host and parts.netloc == own_host):
+            return await self._local(url, parts, tenant)
         if parts.scheme not in ("http", "https", "oss") or not host:
             return Fetched(None, UNREACHABLE)
         if self.policy == "synthesize":
@@ -99,6 +109,16 @@ class Fetcher:
         if self.policy == "reject" or parts.scheme == "oss":
             return Fetched(None, UNREACHABLE)
         if not await _public(host, _port(parts)):
+            return Fetched(None, UNREACHABLE)
+        return await self._download(url)
+
+    async def _local(self, url: str, parts: SplitResult, tenant: str | None) -> Fetched:
+        """A URL on this machine: an internal source's, else (on a loopback host) downloaded."""
+        for prefix, source in self._internal.items():
+            if parts.path.startswith(prefix):
+                data = await source(parts.path[len(prefix) :], parts.query, tenant)
+                return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
+        if not is_loopback_host(parts.hostname or ""):
             return Fetched(None, UNREACHABLE)
         return await self._download(url)
 

@@ -49,19 +49,27 @@ class ImageChecker:
         self._checks: Bounded[tuple[Any, ...], ImageCheck] = Bounded(kept)
 
     async def check(
-        self, contract: Contract, operation: Operation, doc: Any, own_host: str, tenant: str
+        self,
+        contract: Contract,
+        operation: Operation,
+        doc: Any,
+        own_host: str,
+        tenant: str,
+        *,
+        stored: bool = True,
     ) -> ImageCheck:
-        """The first image error of a request, if any. The verdict for the same URLs (and tenant:
-        an upload's URL reads only its owner's file) is kept when every image in it was a cached
-        fact."""
+        """The first image error of a request, if any. ``stored``: whether the request may name
+        files of the vendor's own storage (else they read as unreachable). The verdict for the
+        same URLs (and tenant: an upload's URL reads only its owner's file) is kept when every
+        image in it was a cached fact."""
         urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
-        if any(u is not None and type(u) is not str for u in urls):
-            return await self._check(contract, operation, urls, own_host, tenant)
+        if not stored or any(u is not None and type(u) is not str for u in urls):
+            return await self._check(contract, operation, urls, own_host, tenant, stored=stored)
         key = (contract.name, operation.name, urls, own_host, tenant)
         kept = self._checks.get(key)
         if kept is not None:
             return kept
-        checked = await self._check(contract, operation, urls, own_host, tenant)
+        checked = await self._check(contract, operation, urls, own_host, tenant, stored=stored)
         if all(self._facts_key(u, tenant) in self._facts for u in urls if u):
             self._checks.put(key, checked)
         return checked
@@ -88,7 +96,14 @@ class ImageChecker:
         return (tenant if self.fetcher.private(url) else None, url)
 
     async def _check(
-        self, contract: Contract, operation: Operation, urls: tuple[Any, ...], own_host: str, tenant: str
+        self,
+        contract: Contract,
+        operation: Operation,
+        urls: tuple[Any, ...],
+        own_host: str,
+        tenant: str,
+        *,
+        stored: bool = True,
     ) -> ImageCheck:
         facts: dict[str, images.ImageFacts] = {}
         for item, url in zip(operation.images, urls, strict=True):
@@ -96,6 +111,8 @@ class ImageChecker:
                 continue
             if item.limits.ascii_url and CJK.search(url):
                 return ImageCheck(contract.trigger("image.url"), facts, urls)
+            if not stored and self.fetcher.stored(url):
+                return ImageCheck(contract.trigger("image.unreachable"), facts, urls)
             found, failure = await self.facts(url, item.role, own_host, tenant)
             if found is None:
                 return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts, urls)

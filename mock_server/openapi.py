@@ -156,12 +156,11 @@ def _body(contract: Contract, endpoint: Endpoint) -> dict[str, Any]:
         fields = {name: text for name in endpoint.carrier_fields}
         schema = {"type": "object", "properties": fields, "anyOf": [{"required": [f]} for f in fields]}
         return {media: {"schema": schema} for media in endpoint.carrier_media_types}
-    if endpoint.request_content_type.startswith("multipart/") and ops:
-        return {
-            endpoint.request_content_type: {
-                "schema": _one([_multipart(contract, op.request_schema, op.images) for op in ops])
-            }
-        }
+    if endpoint.request_content_type.startswith("multipart/") and (ops or endpoint.request_schema):
+        forms = [_multipart(contract, op.request_schema, op.images) for op in ops]
+        if not forms and endpoint.request_schema:
+            forms = [_multipart(contract, endpoint.request_schema, ())]
+        return {endpoint.request_content_type: {"schema": _one(forms)}}
     schemas = [_ref(op.request_schema) for op in ops] or (
         [_ref(endpoint.request_schema)] if endpoint.request_schema else []
     )

@@ -19,7 +19,7 @@ import contracts
 from contracts.model import Contract
 from mock_server import assets
 from mock_server.clock import Clock
-from mock_server.fetch import Fetcher
+from mock_server.fetch import Fetcher, Internal
 from mock_server.ids import IdSource
 from mock_server.image_checks import ImageChecker
 from mock_server.results import PREFIX as RESULTS
@@ -56,6 +56,10 @@ class MockState:
         self.fetcher.mount(ASSETS, _asset)
         self.fetcher.mount(UPLOADS, self._upload, private=True)
         self.fetcher.mount(RESULTS, self.results.served)
+        for contract in self.contracts.values():
+            if contract.object_urls is not None:
+                scheme = contract.object_urls.scheme
+                self.fetcher.mount_scheme(scheme, self._stored(scheme))
 
     # -- settings read per vendor and tenant ---------------------------------------------------
 
@@ -92,6 +96,20 @@ class MockState:
 
     def _forget(self, task: Task) -> None:
         self.results.forget(task)
+
+    def _stored(self, scheme: str) -> Internal:
+        """The files of a vendor's own storage: each for the tenant that uploaded it, until it
+        expires on the mock clock."""
+
+        async def read(key: str, query: str, tenant: str | None) -> bytes | None:
+            upload = await self.store.uploads.get(f"{scheme}://{key}")
+            if upload is None or upload.tenant is None or upload.tenant != tenant:
+                return None
+            if upload.expires is not None and self.clock.now() >= upload.expires:
+                return None
+            return upload.data
+
+        return read
 
     async def _upload(self, name: str, query: str, tenant: str | None) -> bytes | None:
         """An upload, for the tenant that made it (one made through the admin API, for anyone)."""

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from contracts.model import ErrorCode, Operation
 from contracts.vocabulary import Place, Situation
-from mock_server import faults
+from mock_server import faults, limits
 from mock_server.call import Call
 from mock_server.errors import VendorError
 from mock_server.image_checks import ImageCheck
@@ -45,6 +45,8 @@ async def decide(
 ) -> Decision:
     """Check every item's images (and ``inspect`` them, for a vendor's own rule), raising the
     vendor error of one that shows at the submit; place the rest, and the call's injected fault."""
+    if limits.enforced(call):
+        await limits.check_rate(call, operation.name)
     checks = []
     for item in items:  # a loop: an awaiting comprehension would be one more coroutine
         checks.append(await _check(call, operation, item))
@@ -66,6 +68,8 @@ async def store(
     ``counts`` overrides each item's number of results; ``extras`` are what answers echo."""
     timing = await call.state.store.timings.get(call.tenant)
     made = plan(call, operation, items, decision, timing, task_id=task_id, counts=counts, extras=extras)
+    if limits.enforced(call):
+        made = await limits.wait_for_slots(call, operation, made, timing)
     for task in made:
         await call.state.store.tasks.add(task)
     call.task_id = task_id
@@ -83,6 +87,8 @@ async def submit(
 ) -> list[Task]:
     """``decide`` then ``store``, for a submit with nothing of the vendor's own between the two
     (deciding here, not through ``decide``: one coroutine fewer on every submit)."""
+    if limits.enforced(call):
+        await limits.check_rate(call, operation.name)
     checks = []
     for item in items:
         checks.append(await _check(call, operation, item))
@@ -91,7 +97,9 @@ async def submit(
 
 
 def _check(call: Call, operation: Operation, item: Any) -> Awaitable[ImageCheck]:
-    return call.state.images.check(call.contract, operation, item, call.own_host, call.tenant)
+    return call.state.images.check(
+        call.contract, operation, item, call.own_host, call.tenant, stored=call.resolves_stored
+    )
 
 
 def place(

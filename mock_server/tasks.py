@@ -62,6 +62,11 @@ class Plan:
         phases = ((first.status, queue), *((p.status, run * p.weight / weight) for p in rest))
         return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
 
+    def waiting(self, seconds: float) -> Plan:
+        """The same timeline with ``seconds`` more in the queue (a task waiting for a slot)."""
+        (status, queue), *rest = self.phases
+        return Plan(((status, queue + seconds), *rest), self.error, self.fail_at, self.polls)
+
     def to_doc(self) -> dict[str, Any]:
         return {
             "phases": [list(p) for p in self.phases],

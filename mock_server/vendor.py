@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from contracts.model import Contract, Endpoint
 from contracts.vocabulary import EndpointKind
-from mock_server import faults, network
+from mock_server import faults, limits, network
 from mock_server.body import BodyRefused, read_body
 from mock_server.call import Call
 from mock_server.errors import VendorError
@@ -141,7 +141,7 @@ class Vendor:
 
         return run
 
-    async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:
+    async def _answer(self, call: Call, handler: Handler, entry: Entry) -> Response:  # noqa: C901 - one flat pipeline, no coroutine per step
         try:
             scope, settings = call.request.scope, self.state.settings
             declared = call.headers.get("content-length", "")
@@ -152,6 +152,8 @@ class Vendor:
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = await self.authenticate(call)
             endpoint = call.endpoint
+            if limits.enforced(call):
+                await limits.check_rate(call)
             if endpoint.headers:
                 _check_headers(call)
             fault = self._header_fault(call)

@@ -95,6 +95,39 @@ class DashScopeCaller:
     def query(self, task_id: str, headers: Mapping[str, str] | None = None) -> httpx2.Response:
         return self.client.get(f"/api/v1/tasks/{task_id}", headers=self.headers(**(headers or {})))
 
+    def policy(self, model: str = "aitryon") -> dict[str, Any]:
+        """An upload policy for DashScope's temporary storage (the ``data`` of getPolicy)."""
+        response = self.client.get(
+            "/api/v1/uploads", params={"action": "getPolicy", "model": model}, headers=self.headers()
+        )
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = conforms("uploads-policy", response)["data"]
+        return data
+
+    def upload(
+        self,
+        policy: Mapping[str, Any],
+        data: bytes,
+        name: str = "person.png",
+        headers: Mapping[str, str] | None = None,
+        **changes: str,
+    ) -> httpx2.Response:
+        """The PostObject form the dashscope SDK sends to the policy's upload host (``changes``
+        replace its fields)."""
+        form = {
+            "OSSAccessKeyId": policy["oss_access_key_id"],
+            "Signature": policy["signature"],
+            "policy": policy["policy"],
+            "key": f"{policy['upload_dir']}/{name}",
+            "x-oss-object-acl": policy["x_oss_object_acl"],
+            "x-oss-forbid-overwrite": policy["x_oss_forbid_overwrite"],
+            "success_action_status": "200",
+            "x-oss-content-type": "image/png",
+            **changes,
+        }
+        path = httpx2.URL(policy["upload_host"]).path
+        return self.client.post(path, data=form, files={"file": (name, data)}, headers=dict(headers or {}))
+
     def output(self, task_id: str) -> dict[str, Any]:
         response = self.query(task_id)
         assert response.status_code == 200, response.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any, Protocol
+from xml.etree import ElementTree
 
 import httpx2
 import pytest
@@ -14,10 +15,11 @@ from starlette.testclient import TestClient
 import contracts
 from contracts.model import Contract, ErrorCode
 from mock_server import faults
+from mock_server.assets import asset_bytes
 from tests.helpers import PROCESS, DashScopeCaller, asset, conforms, person_on, v2_signed
 
 WAYS = ("header", "rule", "marker")
-KINDS = ("submit", "process", "query", "cancel", "list", "task")
+KINDS = ("submit", "process", "query", "cancel", "list", "upload", "task")
 
 
 class Driver(Protocol):
@@ -53,6 +55,7 @@ class DashScopeDriver:
         self.client = client
         self.ds = DashScopeCaller(client)
         self.tenant = self.ds.key
+        self.policy = self.ds.policy()  # asked before any fault is set: it is an upload call too
 
     def task(self, marker: str = "") -> str:
         return self.ds.task_id(inputs=person_on(asset("person.png") + marker))
@@ -70,6 +73,8 @@ class DashScopeDriver:
             return ds.client.post(
                 PROCESS, json=body, headers={"Authorization": f"Bearer {ds.key}", **headers}
             )
+        if kind == "upload":
+            return ds.upload(self.policy, asset_bytes("person.png"), f"person.png{marker}", headers)
         if kind == "query":
             return ds.query(task, headers)
         if kind == "cancel":
@@ -89,6 +94,14 @@ class DashScopeDriver:
             )
             return
         assert response.status_code == error.http_status, response.text
+        if kind == "upload":  # OSS's own XML, whatever the row
+            assert response.headers["content-type"].startswith("application/xml")
+            root = ElementTree.fromstring(response.content)
+            found = {child.tag: child.text or "" for child in root}
+            assert root.tag == "Error" and set(found) == {"Code", "Message", "RequestId", "HostId"}
+            assert (found["Code"], found["Message"]) == (error.code, error.message.replace("%s", ""))
+            assert response.headers["x-oss-request-id"] == found["RequestId"]
+            return
         assert response.headers["content-type"].startswith("application/json")
         body: dict[str, Any] = conforms(self.endpoints[kind], response)
         assert set(body) == {"code", "message", "request_id"}
@@ -314,7 +327,7 @@ def provoke(driver: Driver, error: ErrorCode, way: str) -> tuple[str, httpx2.Res
         assert driver.client.post("/_mock/faults", json=rule).status_code == 201
         return kind, driver.call(kind, task, {})
     marker = f"?mock-error={error.id}"
-    if kind in ("submit", "process", "task"):
+    if kind in ("submit", "process", "upload", "task"):
         return kind, driver.call(kind, task, {}, marker)
     # Errors of the task endpoints ride on a submit: they end the task where they can, else they
     # hit the task's next call.

@@ -15,6 +15,7 @@ class Upload:
     data: bytes
     media_type: str
     tenant: str | None  # None: made through the admin API, readable by anyone
+    expires: float | None = None  # mock time after which it reads as gone (None: never)
 
 
 class UploadTooLarge(ValueError):

@@ -14,18 +14,21 @@ from starlette.responses import Response
 
 import contracts
 from contracts.model import Operation, resolve_pointer
-from mock_server import submission
+from mock_server import limits, submission
 from mock_server.answers import json_response
 from mock_server.call import Call
 from mock_server.errors import VendorError
 from mock_server.store.recipes import Recipe
+from mock_server.store.uploads import Upload, UploadTooLarge
 from mock_server.tasks import FAILED, SUCCEEDED, Task, TaskView
 from mock_server.vendor import Vendor, handles
+from mock_server.vendors import dashscope_uploads as uploads
 
 BEARER = "bearer "
 LIST_TIME = "%Y%m%d%H%M%S"
 DAY = 86400.0
 LEGACY_RESULT = "refiner_result"
+OSS_UPLOAD = "oss-upload"
 
 
 class DashScope(Vendor):
@@ -37,6 +40,8 @@ class DashScope(Vendor):
         return request.headers.get("authorization", "").lower().startswith(BEARER)
 
     async def authenticate(self, call: Call) -> str:
+        if call.endpoint.id == OSS_UPLOAD:  # the upload host: the signed policy says who
+            return uploads.posted(call, self.state.store.recipes.secret).tenant
         header = call.headers.get("authorization", "")
         if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
@@ -47,6 +52,13 @@ class DashScope(Vendor):
 
     def error_response(self, call: Call, failure: VendorError) -> Response:
         error = failure.error
+        if call.endpoint.id == OSS_UPLOAD:  # OSS answers for itself, in XML
+            message = error.message.replace("%s", failure.detail)
+            request_id = call.request_id.replace("-", "").upper()[:24]
+            host_id = call.headers.get("host", "")
+            xml = uploads.error_xml(str(error.code), message, request_id, host_id)
+            headers = {"x-oss-request-id": request_id}
+            return Response(xml, error.http_status, headers, media_type=call.endpoint.content_type)
         body = {"code": str(error.code), "message": error.message, "request_id": call.request_id}
         return self._json(call, body, error.http_status)
 
@@ -116,6 +128,42 @@ class DashScope(Vendor):
     def _async_header(self) -> dict[str, str]:
         submit = next(e for e in self.contract.endpoints if e.kind == "submit")
         return dict(submit.headers)
+
+    # -- temporary storage -------------------------------------------------------------------
+
+    @handles("uploads-policy")
+    async def upload_policy(self, call: Call) -> Response:
+        fields = call.fields()
+        call.validate(fields, "upload-policy.request.schema.json")
+        model = fields["model"]
+        if model not in self.contract.operations:
+            raise call.fail("operation.unknown")
+        if limits.enforced(call):
+            await limits.check_rate(call, model)
+        secret, upload_id = self.state.store.recipes.secret, self.state.ids.uuid()
+        data = uploads.policy(call, secret, self.contract, model, upload_id)
+        return self._json(call, {"request_id": call.request_id, "data": data})
+
+    @handles(OSS_UPLOAD)
+    async def oss_upload(self, call: Call) -> Response:
+        posted = uploads.posted(call, self.state.store.recipes.secret)
+        objects = self.contract.object_urls
+        assert objects is not None
+        upload_id = f"{objects.scheme}://{posted.key}"
+        store = self.state.store.uploads
+        kept = await store.get(upload_id)
+        if posted.forbid_overwrite and kept is not None and (kept.expires or math.inf) > call.now:
+            raise call.fail("upload.exists")
+        expires = call.now + objects.ttl_seconds
+        upload = Upload(upload_id, posted.data, posted.media_type, posted.tenant, expires)
+        try:
+            await store.put(upload)
+        except UploadTooLarge:
+            raise call.fail("upload.too_large") from None
+        call.params = {"key": posted.key, "model": posted.model, "bytes": len(posted.data)}
+        etag = '"' + hashlib.md5(posted.data).hexdigest().upper() + '"'  # OSS's ETag: the MD5 of the object
+        request_id = call.request_id.replace("-", "").upper()[:24]
+        return Response(status_code=posted.status, headers={"ETag": etag, "x-oss-request-id": request_id})
 
     # -- task endpoints ----------------------------------------------------------------------
 
