@@ -185,7 +185,8 @@ def _cross_check(c: Contract) -> None:
 def _reference_problems(c: Contract) -> Iterator[str]:
     """Names that point at nothing: error ids, endpoints, options."""
     ids = {e.id for e in c.errors}
-    for ref in [*c.triggers.values(), *(r.error for r in c.request_errors)]:
+    own = [ref for e in c.endpoints for ref in e.triggers.values()]
+    for ref in [*c.triggers.values(), *own, *(r.error for r in c.request_errors)]:
         if ref not in ids:
             yield f"unknown error id {ref!r}"
     endpoint_ids = {e.id for e in c.endpoints}
@@ -286,6 +287,7 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         summary=e.get("summary", ""),
         links=MappingProxyType(dict(e.get("links", {}))),
         examples=MappingProxyType(dict(e.get("examples", {}))),
+        triggers=MappingProxyType(cast(dict[Situation, str], dict(e.get("triggers", {})))),
     )
 
 

@@ -128,6 +128,7 @@ class Endpoint:
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # target endpoint id -> link
     # documented examples: "request" (as sent) and "responses" ("<status>" or "<status>:<name>" -> body)
     examples: Mapping[str, Any] = field(default_factory=dict)
+    triggers: Mapping[Situation, str] = field(default_factory=dict)  # this endpoint's own rows
 
     def response_schema(self, status: int) -> str | None:
         """The schema file for an answer of this HTTP status (exact, then 4XX-style, then default)."""
@@ -267,7 +268,10 @@ class Contract:
                 return err
         raise KeyError(f"{self.name} has no error {ref!r}")
 
-    def trigger(self, situation: Situation) -> ErrorCode:
+    def trigger(self, situation: Situation, endpoint: Endpoint | None = None) -> ErrorCode:
+        """The row a situation is answered with (at ``endpoint``, its own row where it has one)."""
+        if endpoint is not None and situation in endpoint.triggers:
+            return self.error(endpoint.triggers[situation])
         return self.error(self.triggers[situation])
 
     def endpoint(self, endpoint_id: str) -> Endpoint:

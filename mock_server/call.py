@@ -162,7 +162,7 @@ class Call:
             raise VendorError(error, violation=Violation(keyword, pointer))
 
     def fail(self, situation: Situation, detail: str = "") -> VendorError:
-        return VendorError(self.contract.trigger(situation), detail)
+        return VendorError(self.contract.trigger(situation, self.endpoint), detail)
 
     # -- tasks -----------------------------------------------------------------------------------
 

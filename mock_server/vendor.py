@@ -176,7 +176,7 @@ class Vendor:
             entry.error = failure.error.id
             return self.error_response(call, failure)
         except BodyRefused as refused:
-            unread = VendorError(self.contract.trigger(refused.trigger))
+            unread = call.fail(refused.trigger)
             entry.error = unread.error.id
             return self.error_response(call, unread)
         except FaultSpecError as exc:

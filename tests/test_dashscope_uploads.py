@@ -122,6 +122,8 @@ def test_an_unknown_oss_key_is_unreachable(client: TestClient, ds: DashScopeCall
     [
         ({"Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}, (403, "SignatureDoesNotMatch")),
         ({"OSSAccessKeyId": "LTAI5tSomebodyElse"}, (403, "InvalidAccessKeyId")),
+        ({"OSSAccessKeyId": "LTAI5t\u00e9"}, (403, "InvalidAccessKeyId")),  # not ASCII: no crash
+        ({"Signature": "\u7b7e\u540d"}, (403, "SignatureDoesNotMatch")),
         ({"key": "dashscope-instant/elsewhere/person.png"}, (403, "AccessDenied")),
         ({"x-oss-object-acl": "public-read"}, (403, "AccessDenied")),
     ],

@@ -25,7 +25,7 @@ from mock_server.call import Call
 
 DIR_ROOT = "dashscope-instant"
 TENANT_CONDITION, MODEL_CONDITION = "x-mock-tenant", "x-mock-model"
-FORM_LIMITS = multipart.Limits(parts=24, field_bytes=64 * 1024, file_bytes=64 * 1024 * 1024)
+FORM_LIMITS = multipart.Limits(parts=24, field_bytes=128 * 1024, file_bytes=64 * 1024 * 1024)
 STATUSES = {"200": 200, "201": 201, "204": 204}
 MB = 1024 * 1024
 
@@ -105,9 +105,9 @@ def posted(call: Call, secret: bytes) -> Posted:
     """The upload a PostObject form makes, once OSS's checks pass; the vendor error of the first
     that fails: the form, the access key id, the signature, the policy, its expiry and conditions."""
     fields, file = _form(call)
-    if not hmac.compare_digest(fields["OSSAccessKeyId"], access_key_id(secret)):
+    if not _same(fields["OSSAccessKeyId"], access_key_id(secret)):
         raise call.fail("upload.bad_key_id")
-    if not hmac.compare_digest(fields["Signature"], sign(secret, fields["policy"])):
+    if not _same(fields["Signature"], sign(secret, fields["policy"])):
         raise call.fail("upload.bad_signature")
     try:
         document = json.loads(base64.b64decode(fields["policy"], validate=True))
@@ -127,6 +127,11 @@ def posted(call: Call, secret: bytes) -> Posted:
         status=STATUSES.get(fields.get("success_action_status", ""), 204),
         forbid_overwrite=fields.get("x-oss-forbid-overwrite", named.get("x-oss-forbid-overwrite")) == "true",
     )
+
+
+def _same(sent: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text a form may hold (not only ASCII)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _form(call: Call) -> tuple[dict[str, str], multipart.FilePart]:

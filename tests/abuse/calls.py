@@ -94,6 +94,7 @@ JSON_DOCS: dict[tuple[str, str], Callable[[Callable[[str], str]], dict[str, Any]
     ("dashscope", "task-query"): None,
     ("dashscope", "task-cancel"): None,
     ("dashscope", "task-list"): None,
+    ("dashscope", "uploads-policy"): None,
     ("aidge", "tryon"): _aidge_items,
     ("aidge", "tryon-pro"): _aidge_items,
     ("aidge", "tryon-results"): lambda a: {"task_id": TASK_ID},
@@ -109,6 +110,7 @@ JSON_DOCS: dict[tuple[str, str], Callable[[Callable[[str], str]], dict[str, Any]
     ("ailabtools", "query-async-task-result"): None,
 }
 QUERY_PARAMS = {
+    ("dashscope", "uploads-policy"): {"action": "getPolicy", "model": "aitryon"},
     ("aidge", "tryon-results-get"): {"task_id": TASK_ID},
     ("ailabtools", "query-async-task-result"): {"task_id": TASK_ID},
 }
@@ -165,6 +167,26 @@ def multipart_form(endpoint_id: str) -> tuple[str, bytes]:
     return request.headers["content-type"], request.read()
 
 
+def upload_form(server: MockServer, headers: dict[str, str]) -> tuple[str, bytes]:
+    """(Content-Type, body) of a valid DashScope upload form: a fresh policy's fields and a file
+    (the form carries the upload's credentials)."""
+    params = {"action": "getPolicy", "model": "aitryon"}
+    with httpx.Client(base_url=server.url, trust_env=False) as http:
+        answer = http.get("/api/v1/uploads", params=params, headers=headers)
+    answer.raise_for_status()
+    policy = answer.json()["data"]
+    fields = {
+        "OSSAccessKeyId": policy["oss_access_key_id"],
+        "Signature": policy["signature"],
+        "policy": policy["policy"],
+        "key": f"{policy['upload_dir']}/person.png",
+        "success_action_status": "200",
+    }
+    files = {"file": ("person.png", asset_bytes("person.png"), "image/png")}
+    request = httpx.Request("POST", "http://x/", data=fields, files=files)
+    return request.headers["content-type"], request.read()
+
+
 def valid_call(server: MockServer, tenant: Tenant, vendor: str, endpoint_id: str) -> Call:
     """A well-formed, authenticated request to the endpoint (a submit on sample images; a read
     of an unknown task)."""
@@ -175,6 +197,9 @@ def valid_call(server: MockServer, tenant: Tenant, vendor: str, endpoint_id: str
     params.update(QUERY_PARAMS.get((vendor, endpoint_id), {}))
     path = re.sub(r"{[^}]+}", TASK_ID, endpoint.paths[0])
     call = Call(vendor, endpoint, endpoint.method, path, params, headers)
+    if (vendor, endpoint_id) == ("dashscope", "oss-upload"):
+        kind, body = upload_form(server, headers)
+        return call.with_body(body, kind)
     if is_multipart(endpoint):
         kind, body = multipart_form(endpoint_id)
         return call.with_body(body, kind)

@@ -60,7 +60,8 @@ def test_a_declared_100_mb_body_is_refused_before_it_is_sent(
     assert sent.body_bytes <= MB
     assert_refused_as_too_large(server, call, sent)
     entry = journaled(server, call)
-    assert entry["error"] == contracts.load(vendor).trigger("body.too_large").id
+    contract = contracts.load(vendor)
+    assert entry["error"] == contract.trigger("body.too_large", contract.endpoint(endpoint_id)).id
     assert entry["body_bytes"] == 0 and entry["body"] is None, "nothing of the body is kept"
     follow_up(
         server, tenant, wire, vendor, sent.answer.as_httpx(server, call) if sent.answer else httpx.Response(0)

@@ -82,7 +82,8 @@ BAD_MULTIPART: dict[str, Callable[[Form], Form]] = {
 # Forms the parser reads whole, with something odd inside: a vendor answer (which error is the
 # request rules' business); True where it cannot be a success.
 ODD_MULTIPART: dict[str, tuple[Callable[[Form], Form], bool]] = {
-    "invalid-utf8-text-field": (lambda f: (f[0], f[1].replace(b"async", b"async\xff\xfe", 1)), True),
+    # the first part's value (a text field in every valid form here) starts with bytes no UTF-8 has
+    "invalid-utf8-text-field": (lambda f: (f[0], f[1].replace(b"\r\n\r\n", b"\r\n\r\n\xff\xfe", 1)), True),
     "only-the-closing-boundary": (lambda f: (f[0], b"--" + _boundary(f[0]) + b"--\r\n"), True),
     "huge-part-header": (_huge_part_header, False),
     "content-type-params-doubled": (lambda f: (f[0] + "; boundary=other; charset=utf-8", f[1]), False),
