@@ -27,7 +27,8 @@ def endpoint_of(contract: Contract, method: str, path: str) -> Endpoint:
 
 
 def is_xml(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith(("application/xml", "text/xml"))
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith(("application/xml", "text/xml"))
 
 
 def xml_fields(response: httpx.Response) -> dict[str, str]:
