@@ -268,6 +268,14 @@ class Contract:
                 return err
         raise KeyError(f"{self.name} has no error {ref!r}")
 
+    def limits_on(self, options: Mapping[str, str]) -> bool:
+        """Whether the vendor has rate or concurrency limits and, with these option values, they
+        are on (their option is not ``off``)."""
+        limits = self.rate_limits
+        if not limits.rules and limits.concurrency is None:
+            return False
+        return limits.option is None or self.option(limits.option, options) != "off"
+
     def trigger(self, situation: Situation, endpoint: Endpoint | None = None) -> ErrorCode:
         """The row a situation is answered with (at ``endpoint``, its own row where it has one)."""
         if endpoint is not None and situation in endpoint.triggers:

@@ -21,14 +21,6 @@ from mock_server.tasks import CANCELED, Task
 from mock_server.timing import Timing
 
 
-def enforced(call: Call) -> bool:
-    """Whether the vendor has limits and they are on (its option is not ``off``)."""
-    limits = call.contract.rate_limits
-    if not limits.rules and limits.concurrency is None:
-        return False
-    return limits.option is None or call.state.option(call.contract, limits.option) != "off"
-
-
 async def check_rate(call: Call, operation: str | None = None) -> None:
     """Count the call against the rules of its endpoint (those counted per operation when
     ``operation`` is given, the others when not); the vendor's error past one of them."""

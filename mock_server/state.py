@@ -39,6 +39,10 @@ class MockState:
         names = settings.vendors or contracts.vendor_names()
         self.contracts: Mapping[str, Contract] = {n: contracts.load(n) for n in names}
         _check_options(settings, self.contracts)
+        # the vendors whose documented rate and concurrency limits are on (settings are fixed)
+        self.limited = frozenset(
+            n for n, c in self.contracts.items() if c.limits_on(settings.options.get(n, {}))
+        )
         self.clock = Clock(speed=settings.speed)
         self.ids = IdSource(settings.seed)
         self.planner = Planner()

@@ -45,7 +45,7 @@ async def decide(
 ) -> Decision:
     """Check every item's images (and ``inspect`` them, for a vendor's own rule), raising the
     vendor error of one that shows at the submit; place the rest, and the call's injected fault."""
-    if limits.enforced(call):
+    if call.contract.name in call.state.limited:
         await limits.check_rate(call, operation.name)
     checks = []
     for item in items:  # a loop: an awaiting comprehension would be one more coroutine
@@ -68,7 +68,7 @@ async def store(
     ``counts`` overrides each item's number of results; ``extras`` are what answers echo."""
     timing = await call.state.store.timings.get(call.tenant)
     made = plan(call, operation, items, decision, timing, task_id=task_id, counts=counts, extras=extras)
-    if limits.enforced(call):
+    if call.contract.name in call.state.limited:
         made = await limits.wait_for_slots(call, operation, made, timing)
     for task in made:
         await call.state.store.tasks.add(task)
@@ -87,7 +87,7 @@ async def submit(
 ) -> list[Task]:
     """``decide`` then ``store``, for a submit with nothing of the vendor's own between the two
     (deciding here, not through ``decide``: one coroutine fewer on every submit)."""
-    if limits.enforced(call):
+    if call.contract.name in call.state.limited:
         await limits.check_rate(call, operation.name)
     checks = []
     for item in items:

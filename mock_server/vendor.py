@@ -152,7 +152,7 @@ class Vendor:
             entry.body, entry.body_bytes = body_text(call.body), len(call.body)
             call.tenant = await self.authenticate(call)
             endpoint = call.endpoint
-            if limits.enforced(call):
+            if call.contract.name in call.state.limited:
                 await limits.check_rate(call)
             if endpoint.headers:
                 _check_headers(call)

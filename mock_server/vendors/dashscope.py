@@ -138,7 +138,7 @@ class DashScope(Vendor):
         model = fields["model"]
         if model not in self.contract.operations:
             raise call.fail("operation.unknown")
-        if limits.enforced(call):
+        if call.contract.name in call.state.limited:
             await limits.check_rate(call, model)
         secret, upload_id = self.state.store.recipes.secret, self.state.ids.uuid()
         data = uploads.policy(call, secret, self.contract, model, upload_id)
