@@ -20,9 +20,9 @@ import contracts
 from mock_server import Settings, create_app
 from mock_server.assets import asset_bytes
 from tests import ailabtools_rig as lab
-from tests.aidge_rig import APP_KEY, SECRET, STD_OP, Aidge, accepted, ref_iop, refused, shape
+from tests.aidge_rig import APP_KEY, SECRET, STD_OP, Aidge, accepted, ref_iop, refused
 from tests.damo_rig import APPCODE, DAMO, QUERY, SUBMIT, assert_backend_error, ok
-from tests.helpers import DashScopeCaller, conforms
+from tests.helpers import DashScopeCaller, conforms, shape
 
 DS = contracts.load("dashscope")
 AIDGE = contracts.load("aidge")
@@ -132,7 +132,8 @@ LAB_QUERY_EXAMPLE = {
 def test_ailabtools_refiner_request(client: TestClient) -> None:
     """vendor-docs/002, "Request" (POST, multipart/form-data, the ailabapi-api-key header) and
     "Body": every field of the table, the file parts the mock's sample images. The answer has the
-    layout of the page's submit "Example", key by key and type by type."""
+    layout of the page's submit "Example", key by key and type by type, and the queued task's
+    query answer that of the query's "Example"."""
     files = {
         name: (asset, asset_bytes(asset), "image/png")
         for name, asset in (
@@ -151,6 +152,8 @@ def test_ailabtools_refiner_request(client: TestClient) -> None:
     body = lab.assert_public_ok(response)
     assert shape(body) == shape(LAB_SUBMIT_EXAMPLE)
     assert body["task_type"] == "async"
+    queued = lab.assert_public_ok(lab.query(client, body["task_id"]))
+    assert {k: shape(queued[k]) for k in LAB_QUERY_EXAMPLE} == shape(LAB_QUERY_EXAMPLE)
 
 
 # -- DAMO (vendor-docs/003) ------------------------------------------------------------------------
