@@ -178,7 +178,14 @@ def _object_urls(raw: dict[str, Any] | None) -> ObjectUrls | None:
 
 
 def _cross_check(c: Contract) -> None:
-    for problem in (*_reference_problems(c), *_limit_problems(c), *_shape_problems(c), *_example_problems(c)):
+    problems = (
+        *_reference_problems(c),
+        *_limit_problems(c),
+        *_shape_problems(c),
+        *_media_type_problems(c),
+        *_example_problems(c),
+    )
+    for problem in problems:
         raise ContractError(f"{c.name}: {problem}")
 
 
@@ -226,6 +233,18 @@ def _shape_problems(c: Contract) -> Iterator[str]:
     statuses = set(c.lifecycle.statuses)
     if not c.lifecycle.terminal <= statuses or not c.lifecycle.cancelable <= statuses:
         yield "lifecycle names a status it does not define"
+
+
+def _media_type_problems(c: Contract) -> Iterator[str]:
+    """Required media types (``request_media_types``) with no error to answer the others, or
+    without the endpoint's own request_content_type."""
+    for endpoint in c.endpoints:
+        if not endpoint.request_media_types:
+            continue
+        if "header.content_type" not in c.triggers:
+            yield f"endpoint {endpoint.id} requires a Content-Type but no error answers header.content_type"
+        if endpoint.request_content_type not in endpoint.request_media_types:
+            yield f"endpoint {endpoint.id} does not take its own request_content_type"
 
 
 def _example_problems(c: Contract) -> Iterator[str]:
@@ -282,9 +301,11 @@ def _endpoint(e: dict[str, Any]) -> Endpoint:
         content_type=e.get("content_type", "application/json"),
         operation_pointer=e.get("operation_pointer"),
         request_content_type=e.get("request_content_type", "application/json"),
+        request_media_types=tuple(e.get("request_media_types", ())),
         carrier_fields=(e["carrier"]["field"], *e["carrier"].get("aliases", ())) if "carrier" in e else (),
         carrier_media_types=tuple(e["carrier"]["media_types"]) if "carrier" in e else (),
         summary=e.get("summary", ""),
+        description=e.get("description", ""),
         links=MappingProxyType(dict(e.get("links", {}))),
         examples=MappingProxyType(dict(e.get("examples", {}))),
         triggers=MappingProxyType(cast(dict[Situation, str], dict(e.get("triggers", {})))),

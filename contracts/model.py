@@ -122,9 +122,11 @@ class Endpoint:
     content_type: str = "application/json"
     operation_pointer: str | None = None
     request_content_type: str = "application/json"
+    request_media_types: tuple[str, ...] = ()  # what a body must be declared as; () when unchecked
     carrier_fields: tuple[str, ...] = ()  # the body fields that carry the request documents as JSON text
     carrier_media_types: tuple[str, ...] = ()
     summary: str = ""
+    description: str = ""
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # target endpoint id -> link
     # documented examples: "request" (as sent) and "responses" ("<status>" or "<status>:<name>" -> body)
     examples: Mapping[str, Any] = field(default_factory=dict)

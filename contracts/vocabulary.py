@@ -42,6 +42,7 @@ Situation = Literal[
     "form.field_too_large",
     "form.file_too_large",
     "form.too_many_parts",
+    "header.content_type",
     "header.forbidden",
     "header.missing",
     "image.bytes",

@@ -1,6 +1,11 @@
 """Checking a request's images against its operation's documented limits, with two caches: what
-each image URL showed (its facts), and the verdict on a whole request's URLs when every image in it
-was a cached fact (the same bytes give the same verdict). Both are per process and bounded."""
+each image URL showed in each role (its facts), and the verdict on a whole request's URLs when every
+image in it was a cached fact (the same bytes give the same verdict). Both are per process and
+bounded.
+
+Facts are kept per URL *and role*: a URL on another host stands for the sample image of the role
+that asks (``fetch.STAND_INS``), so one URL used for every field (as DAMO's own example request
+does) is a model photo as the person, a garment as the garment and a mask as the mask."""
 
 from __future__ import annotations
 
@@ -45,7 +50,7 @@ class ImageCheck(NamedTuple):
 class ImageChecker:
     def __init__(self, fetcher: Fetcher, kept: int = KEPT) -> None:
         self.fetcher = fetcher
-        self._facts: Bounded[tuple[str | None, str], images.ImageFacts] = Bounded(kept)
+        self._facts: Bounded[tuple[str | None, str, str], images.ImageFacts] = Bounded(kept)
         self._checks: Bounded[tuple[Any, ...], ImageCheck] = Bounded(kept)
 
     async def check(
@@ -70,15 +75,17 @@ class ImageChecker:
         if kept is not None:
             return kept
         checked = await self._check(contract, operation, urls, own_host, tenant, stored=stored)
-        if all(self._facts_key(u, tenant) in self._facts for u in urls if u):
+        roles = [item.role for item in operation.images]
+        if all(self._facts_key(u, r, tenant) in self._facts for u, r in zip(urls, roles, strict=True) if u):
             self._checks.put(key, checked)
         return checked
 
     async def facts(
         self, url: str, role: str, own_host: str, tenant: str | None
     ) -> tuple[images.ImageFacts | None, str]:
-        """What an image shows, cached per URL; else why it could not be read."""
-        key = self._facts_key(url, tenant)
+        """What an image shows in this role, cached per URL and role; else why it could not be
+        read."""
+        key = self._facts_key(url, role, tenant)
         cached = self._facts.touch(key)
         if cached is not None:
             return cached, ""
@@ -90,10 +97,10 @@ class ImageChecker:
             self._facts.put(key, found)
         return found, ""
 
-    def _facts_key(self, url: str, tenant: str | None) -> tuple[str | None, str]:
-        """Where an image's facts are cached: by URL (an upload's per tenant too: only its owner
-        reads it)."""
-        return (tenant if self.fetcher.private(url) else None, url)
+    def _facts_key(self, url: str, role: str, tenant: str | None) -> tuple[str | None, str, str]:
+        """Where an image's facts are cached: by URL and role (a stand-in depends on the role
+        asking), an upload's per tenant too (only its owner reads it)."""
+        return (tenant if self.fetcher.private(url) else None, url, role)
 
     async def _check(
         self,

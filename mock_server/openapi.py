@@ -72,6 +72,8 @@ def _operation(contract: Contract, endpoint: Endpoint, path: str, operation_id: 
         "summary": endpoint.summary or endpoint.id,
         "tags": [endpoint.kind],
     }
+    if endpoint.description:
+        op["description"] = endpoint.description
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in PATH_PARAM.findall(path)

@@ -1,10 +1,10 @@
 """``Vendor``: the request pipeline every vendor shares, and what a vendor module supplies to it.
 
 For each request: read the body (bounded in size and time), authenticate (the vendor's scheme,
-giving the tenant), check the endpoint's required headers, decide the fault (header, rule or magic
-input), run the vendor's handler, render any vendor error in the vendor's own envelope, and
-journal the exchange. A vendor module supplies ``authenticate``, ``error_response`` and its
-handlers, each marked with ``@handles``.
+giving the tenant), check the endpoint's required headers and the media type its body must be
+declared as, decide the fault (header, rule or magic input), run the vendor's handler, render any
+vendor error in the vendor's own envelope, and journal the exchange. A vendor module supplies
+``authenticate``, ``error_response`` and its handlers, each marked with ``@handles``.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class Vendor:
             endpoint = call.endpoint
             if call.contract.name in call.state.limited:
                 await limits.check_rate(call)
-            if endpoint.headers:
+            if endpoint.headers or endpoint.request_media_types:
                 _check_headers(call)
             fault = self._header_fault(call)
             if fault is None:  # then a rule (counted as it fires), then a magic input
@@ -200,10 +200,17 @@ class Vendor:
 
 
 def _check_headers(call: Call) -> None:
-    """The endpoint's required headers, each with its required value."""
-    for name, value in call.endpoint.headers.items():
+    """The endpoint's required headers, each with its required value; then a body declared
+    (Content-Type) as one of the media types the endpoint takes, parameters such as charset and
+    case aside (an empty body is left to the body checks)."""
+    endpoint = call.endpoint
+    for name, value in endpoint.headers.items():
         if call.headers.get(name.lower()) != value:
             raise call.fail("header.missing")
+    if endpoint.request_media_types and call.body:
+        declared = call.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if declared not in endpoint.request_media_types:
+            raise call.fail("header.content_type")
 
 
 def _entry(call: Call) -> Entry:

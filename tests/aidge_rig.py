@@ -43,16 +43,6 @@ ERROR_SCHEMA = "error.response.schema.json"
 INVALID: Situation = "body.invalid"
 
 
-def shape(value: Any) -> Any:
-    """The structure of a JSON value: keys kept, leaves replaced by their type name, lists by
-    the shape of their first item."""
-    if isinstance(value, dict):
-        return {k: shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
-
-
 # -- the caller ----------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Helpers the tests import: the DashScope routes and key, sample asset links, a contract check
-for answers, a DashScope caller, Aidge v2 signing and a PNG reader. Fixtures live in conftest.py."""
+for answers, the shape of an answer (keys and value types), a DashScope caller, Aidge v2 signing
+and a PNG reader. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
@@ -52,6 +53,16 @@ def conforms(
     assert not problems, f"{endpoint_id} {response.status_code} breaks {schema}: {problems}"
     assert isinstance(body, dict), f"{endpoint_id} {response.status_code} answered {body!r}, not an object"
     return body
+
+
+def shape(value: Any) -> Any:
+    """The structure of a JSON value: keys kept, leaves replaced by their type name, lists by
+    the shape of their first item."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
 
 
 class DashScopeCaller:

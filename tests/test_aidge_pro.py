@@ -22,12 +22,11 @@ from tests.aidge_rig import (
     item,
     pro_images,
     refused,
-    shape,
     standard_images,
     sub_tasks,
     suit,
 )
-from tests.helpers import asset
+from tests.helpers import asset, shape
 
 # The pro API's sample answer (vendor-docs/000), URLs shortened: the layout to reproduce.
 PRO_SAMPLE: dict[str, Any] = {

@@ -29,11 +29,10 @@ from tests.aidge_rig import (
     caller,
     item,
     refused,
-    shape,
     standard_images,
     sub_tasks,
 )
-from tests.helpers import asset
+from tests.helpers import asset, shape
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

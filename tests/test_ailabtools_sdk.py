@@ -151,7 +151,8 @@ async def test_the_sdk_sees_running_then_succeeded(tryon_mock: Tenant) -> None:
     for body in (first, second):
         conforms(QUERY_ID, 200, body)
         assert_public_ok(body)
-    assert first["task_status"] in (0, 1) and "usage" not in first
+    assert first["task_status"] in (0, 1) and first["usage"] == {"image_count": 0}
+    assert first["output"]["image_url"] == ""
     assert first["output"]["task_status"] in {p.status for p in LIFE.phases}
     assert (second["task_status"], second["output"]["task_status"]) == (2, LIFE.succeeded)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -43,7 +44,7 @@ from tests.ailabtools_rig import (
     submit,
     task_of,
 )
-from tests.helpers import conforms
+from tests.helpers import conforms, shape
 
 # -- submit and lifecycle ---------------------------------------------------------------------
 
@@ -90,8 +91,8 @@ def test_submit_accepts_documented_fields_and_the_task_walks_its_lifecycle(
         assert body["task_status"] == expected, (step, body)
         seen.append(body["task_status"])
         if endpoint in OUTPUT_ENDPOINTS:
-            assert body["output"] == {"task_status": pending if expected == 0 else running}
-            assert "usage" not in body
+            assert body["output"] == {"task_status": pending if expected == 0 else running, "image_url": ""}
+            assert body["usage"] == {"image_count": 0}
         else:
             assert "output" not in body
         assert "data" not in body
@@ -114,6 +115,66 @@ def test_submit_accepts_documented_fields_and_the_task_walks_its_lifecycle(
     size = op.result_sizes.get(extra_text.get("resolution", "-1"))
     if size is not None:
         assert image.size == tuple(size)
+
+
+# vendor-docs/002, "Querying Async Task Results", "Example": the layout every answer has.
+QUERY_EXAMPLE = {
+    "error_code": 0,
+    "error_code_str": "",
+    "error_msg": "",
+    "error_detail": {"status_code": 200, "code": "", "code_message": "", "message": ""},
+    "task_status": 0,
+    "output": {"task_status": "", "image_url": ""},
+    "usage": {"image_count": 0},
+}
+
+
+def example_layout(body: dict[str, Any]) -> dict[str, Any]:
+    """The answer's shape (keys and value types) on the example's top-level keys."""
+    return {k: shape(body[k]) for k in QUERY_EXAMPLE if k in body}
+
+
+@pytest.mark.parametrize("endpoint", OUTPUT_ENDPOINTS)
+def test_every_status_answers_the_whole_layout_of_the_vendor_example(
+    client: TestClient, endpoint: str
+) -> None:
+    """Queued, processing, succeeded and failed answers all carry every key of the page's
+    example with its type: output.image_url "" and usage.image_count 0 until there is a result;
+    the failed task's error answer (non-200) carries them too, with task_status 3 and FAILED."""
+    op = OPS[endpoint]
+    task_id = task_of(client, endpoint)
+    failing = task_of(client, endpoint, files=files_of(endpoint, person_image="two-persons.png"))
+    answers = {}
+    for step, status in ((0.0, 0), (op.queue_seconds + 0.5, 1), (op.run_seconds, 2)):
+        advance(client, step)
+        response = query(client, task_id)
+        body = assert_public_ok(response)
+        conforms(QUERY_ID, response, VENDOR)
+        assert example_layout(body) == shape(QUERY_EXAMPLE), body
+        answers[status] = body
+    assert [answers[s]["output"]["task_status"] for s in (0, 1, 2)] == [
+        *(p.status for p in LIFE.phases),
+        LIFE.succeeded,
+    ]
+    assert [answers[s]["usage"]["image_count"] for s in (0, 1, 2)] == [0, 0, op.results]
+    assert [answers[s]["output"]["image_url"] == "" for s in (0, 1, 2)] == [True, True, False]
+    failed = assert_error(query(client, failing), CONTRACT.trigger("image.multi_person"), QUERY_ID)
+    assert example_layout(failed) == shape(QUERY_EXAMPLE), failed
+    assert failed["task_status"] == 3
+    assert failed["output"] == {"task_status": LIFE.failed, "image_url": ""}
+    assert failed["usage"] == {"image_count": 0}
+
+
+def test_try_on_clothes_answers_its_own_layout_at_every_status(client: TestClient) -> None:
+    """Try on Clothes documents data.image at task_status 2 only: no output or usage before, and
+    its failed task's error answer carries task_status 3 alone."""
+    task_id = task_of(client, PLAIN)
+    failing = task_of(client, PLAIN, files=files_of(PLAIN, person_image="two-persons.png"))
+    pending = assert_public_ok(query(client, task_id))
+    assert {"output", "usage", "data"}.isdisjoint(pending) and pending["task_status"] == 0
+    done(client, PLAIN)
+    failed = assert_error(query(client, failing), CONTRACT.trigger("image.multi_person"), QUERY_ID)
+    assert failed["task_status"] == 3 and {"output", "usage", "data"}.isdisjoint(failed)
 
 
 def test_submits_get_distinct_task_and_request_ids(client: TestClient) -> None:

@@ -15,7 +15,9 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app
 from mock_server.fetch import Fetcher
-from tests.helpers import DashScopeCaller, person_on
+from tests.aidge_rig import Aidge
+from tests.damo_rig import DamoCaller
+from tests.helpers import DashScopeCaller, asset, person_on
 
 DS = contracts.load("dashscope")
 PAGES = {"/person.png": assets.asset_bytes("person.png"), "/huge.png": b"\x89PNG" + b"\0" * (2 * 1024 * 1024)}
@@ -131,3 +133,25 @@ def test_an_upload_is_readable_only_by_its_tenant(ds: DashScopeCaller) -> None:
     other.advance(3600)
     assert other.output(stolen)["code"] == unreachable
     assert other.output(common)["task_status"] == DS.lifecycle.succeeded
+
+
+def test_one_off_host_url_stands_for_the_sample_of_each_role_that_asks(
+    ds: DashScopeCaller, damo: DamoCaller, aidge: Aidge
+) -> None:
+    """A URL on another host is the sample image of the role asking for it, whichever role asked
+    first: the same URL is a garment as a garment, a model photo as a person or a coarse result,
+    a mask as a mask (DAMO's own example uses one URL for every field)."""
+    url = "https://img.example.com/same.png"
+    garment_first = ds.task_id(inputs={"person_image_url": asset("person.png"), "top_garment_url": url})
+    refined = ds.task_id(
+        "aitryon-refiner",
+        {"person_image_url": url, "top_garment_url": url, "coarse_image_url": url},
+        {"gender": "woman"},
+    )
+    ds.advance(3600)
+    assert [ds.output(t)["task_status"] for t in (garment_first, refined)] == [DS.lifecycle.succeeded] * 2
+
+    damo.result_key([{"model_image": url, "tops_image": url, "pants_image": url, "mask_image": url}])
+
+    flat_lay_checked = {"clothesList": [{"imageUrl": url, "type": "tops"}], "modelImage": [url]}
+    aidge.task_id([{**flat_lay_checked, "inputQualityDetect": 1}])

@@ -1,5 +1,9 @@
 """AILabTools (ailabapi.com): the ``ailabapi-api-key`` header, multipart uploads, async tasks read
-through the common query API, and the public parameters on every answer."""
+through the common query API, and the public parameters on every answer.
+
+A query answers the whole layout of the vendor's example at every status (the Pro, Premium and
+Refiner ``output`` and ``usage`` included, empty until the result exists), and a failed task's
+error answer carries it too, so clients that read those fields never meet a missing key."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import contracts
-from contracts.model import Operation
+from contracts.model import ErrorCode, Operation
 from contracts.vocabulary import Situation
 from mock_server import multipart, submission
 from mock_server.answers import json_response
@@ -23,8 +27,9 @@ from mock_server.vendor import Vendor, handles
 
 KEY_HEADER = "ailabapi-api-key"
 ASYNC = "async"
-# The query's integer task_status (0 queued, 1 processing, 2 success), by task stage.
-STAGE_CODES = {QUEUED: 0, RUNNING: 1, SUCCEEDED: 2}
+# The query's integer task_status (0 queued, 1 processing, 2 success; 3, failed, is the official
+# SDK's word, on the failed task's error answer), by task stage.
+STAGE_CODES = {QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 3}
 FORM_LIMITS = multipart.Limits(parts=12, field_bytes=64 * 1024, file_bytes=32 * 1024 * 1024)
 EMPTY = "Cannot be empty."
 INVALID = "Invalid value."
@@ -33,6 +38,14 @@ FORM_SITUATIONS: dict[str, Situation] = {
     multipart.FIELD_TOO_LARGE: "form.field_too_large",
     multipart.FILE_TOO_LARGE: "form.file_too_large",
 }
+
+
+class FailedTask(VendorError):
+    """A failed task's error, answered with the query's task fields (``fields``) beside it."""
+
+    def __init__(self, error: ErrorCode, fields: dict[str, Any]) -> None:
+        super().__init__(error)
+        self.fields = fields
 
 
 class AILabTools(Vendor):
@@ -60,6 +73,8 @@ class AILabTools(Vendor):
             detail = f"{field}: {EMPTY if empty else INVALID}"
         message = f"{error.message} - {detail}" if detail else error.message
         body = self._public(call, error.http_status, str(error.code), error.message, message)
+        if isinstance(failure, FailedTask):
+            body.update(failure.fields)
         return json_response(body, error.http_status)
 
     @staticmethod
@@ -128,20 +143,17 @@ class AILabTools(Vendor):
         if task is None:
             raise call.fail("task.unknown")
         view = await call.poll(task)
-        if view.stage == FAILED and view.error is not None:
-            raise VendorError(view.error)
-        body = {**self._public(call), "task_status": STAGE_CODES[view.stage]}
         urls = await call.result_urls(task, view) if view.stage == SUCCEEDED else []
-        body.update(self._result(task, view.status, urls))
-        return json_response(body)
+        fields = {"task_status": STAGE_CODES[view.stage], **self._result(task, view.status, urls)}
+        if view.stage == FAILED and view.error is not None:
+            raise FailedTask(view.error, fields)
+        return json_response({**self._public(call), **fields})
 
     def _result(self, task: Task, status: str, urls: list[str]) -> dict[str, Any]:
+        """The result fields at any status: Try on Clothes' ``data.image`` once there is one; the
+        others' ``output`` and ``usage`` always, as the example shows them (``""`` and 0 before)."""
         op: Operation = self.contract.operations[task.operation]
-        done = bool(urls)
         if op.answer.get("result") == "data.image":
-            return {"data": {"image": urls[0]}} if done else {}
-        output: dict[str, Any] = {"task_status": status}
-        if done:
-            output["image_url"] = urls[0]
-            return {"output": output, "usage": {"image_count": len(urls)}}
-        return {"output": output}
+            return {"data": {"image": urls[0]}} if urls else {}
+        output = {"task_status": status, "image_url": urls[0] if urls else ""}
+        return {"output": output, "usage": {"image_count": len(urls)}}

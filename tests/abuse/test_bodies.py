@@ -1,8 +1,9 @@
 """Bodies that are not JSON, or not a JSON object the server can take (truncated, invalid UTF-8,
 nested 100,000 deep, empty, two documents ...): the vendor's body error, or its auth error
 without credentials; JSON Python reads but the vendors might not (UTF-16, NaN, lone surrogates)
-leaves the server whole; a wrong or missing content type is ignored or the body error; and an
-endpoint that takes no body answers as if none came, whatever is sent."""
+leaves the server whole; a wrong or missing content type is the vendor's error where the contract
+requires one, else ignored or the body error; and an endpoint that takes no body answers as if
+none came, whatever is sent."""
 
 from __future__ import annotations
 
@@ -154,16 +155,25 @@ CONTENT_TYPES = {
 def test_a_wrong_or_missing_content_type_is_ignored_or_the_vendors_body_error(
     rig: Rig, vendor: str, endpoint_id: str, kind: str
 ) -> None:
-    """The valid body under another content type: answered as with the right one (the vendor
-    reads the body regardless), or with the vendor's body.invalid error; never anything else."""
+    """The valid body under another content type: where the endpoint requires its media types
+    (``request_media_types``), one it does not take gets the vendor's header.content_type error;
+    otherwise it is answered as with the right one (the vendor reads the body regardless), or with
+    the vendor's body.invalid error; never anything else."""
     server, tenant, wire = rig.server, rig.tenant, rig.http
     valid = valid_call(server, tenant, vendor, endpoint_id)
     baseline = rig.baseline(vendor, endpoint_id)
     response = send(wire, server, valid.with_headers(**{"Content-Type": CONTENT_TYPES[kind]}))
     got = outcome(vendor, response)
     contract = contracts.load(vendor)
-    invalid = contract.trigger("body.invalid", contract.endpoint(endpoint_id)).id
-    assert got == baseline or (got[1] is not None and invalid in got[1]), (baseline, got, response.text[:300])
+    endpoint = contract.endpoint(endpoint_id)
+    required = endpoint.request_media_types
+    if required and (CONTENT_TYPES[kind] or "") not in required:
+        refused = contract.trigger("header.content_type", endpoint)
+        assert got[0] == refused.http_status and got[1] is not None and refused.id in got[1], got
+    else:
+        invalid = contract.trigger("body.invalid", endpoint).id
+        ok = got == baseline or (got[1] is not None and invalid in got[1])
+        assert ok, (baseline, got, response.text[:300])
     follow_up(server, tenant, wire, vendor, response)
 
 
