@@ -165,6 +165,8 @@ def _shape_problems(c: Contract) -> Iterator[str]:
     for option in c.options.values():
         if option.default not in option.choices:
             yield f"option {option.name} default is not a choice"
+    if any(limit.min_bytes is not None for limit in c.limits.values()) and "image.light" not in c.triggers:
+        yield "limits with min_bytes need the trigger image.light"
     statuses = set(c.lifecycle.statuses)
     if not c.lifecycle.terminal <= statuses or not c.lifecycle.cancelable <= statuses:
         yield "lifecycle names a status it does not define"
@@ -197,6 +199,7 @@ def _error(e: dict[str, Any]) -> ErrorCode:
         source=e.get("source", ""),
         note=e.get("note", ""),
         envelope=e.get("envelope"),
+        detail=e.get("detail", ""),
     )
 
 

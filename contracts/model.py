@@ -32,6 +32,7 @@ class ErrorCode:
     source: str = ""
     note: str = ""
     envelope: str | None = None
+    detail: str = ""  # the detail the vendor always adds to the message, where it has room for one
 
     def can_occur(self, where: str) -> bool:
         return where in self.at
