@@ -85,7 +85,9 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
     endpoints = tuple(_endpoint(e) for e in raw["endpoints"])
     operations = {k: _operation(k, v, limits, name) for k, v in raw["operations"].items()}
     lifecycle = _lifecycle(raw["lifecycle"])
+    options = {k: _option(k, v) for k, v in raw.get("options", {}).items()}
     schema_files = {op.request_schema for op in operations.values()}
+    schema_files.update(f for option in options.values() for f in option.request_schemas.values())
     for ep in endpoints:
         schema_files.update(ep.responses.values())
         if ep.request_schema:
@@ -113,12 +115,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         errors=errors,
         triggers=MappingProxyType(cast(dict[Situation, str], dict(raw["triggers"]))),
         request_errors=tuple(RequestErrorRule(**r) for r in raw["request_errors"]),
-        options=MappingProxyType(
-            {
-                k: Option(k, v["default"], tuple(v["choices"]), v["description"])
-                for k, v in raw.get("options", {}).items()
-            }
-        ),
+        options=MappingProxyType(options),
         retention_seconds=float(raw["retention_seconds"]),
         result_ttl_seconds=float(raw["result_ttl_seconds"]),
         time_zone=raw.get("time_zone", "+00:00"),
@@ -165,6 +162,8 @@ def _shape_problems(c: Contract) -> Iterator[str]:
     for option in c.options.values():
         if option.default not in option.choices:
             yield f"option {option.name} default is not a choice"
+        if not set(option.request_schemas) <= set(option.choices):
+            yield f"option {option.name} names a schema for a value that is not a choice"
     if any(limit.min_bytes is not None for limit in c.limits.values()) and "image.light" not in c.triggers:
         yield "limits with min_bytes need the trigger image.light"
     statuses = set(c.lifecycle.statuses)
@@ -200,6 +199,16 @@ def _error(e: dict[str, Any]) -> ErrorCode:
         note=e.get("note", ""),
         envelope=e.get("envelope"),
         detail=e.get("detail", ""),
+    )
+
+
+def _option(name: str, v: dict[str, Any]) -> Option:
+    return Option(
+        name,
+        v["default"],
+        tuple(v["choices"]),
+        v["description"],
+        MappingProxyType(dict(v.get("request_schemas", {}))),
     )
 
 

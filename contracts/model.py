@@ -171,6 +171,8 @@ class Option:
     default: str
     choices: tuple[str, ...]
     description: str
+    # by choice: a schema file the request documents of the operations naming the option pass too
+    request_schemas: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,12 @@ class Contract:
 
     def option(self, name: str, chosen: Mapping[str, str]) -> str:
         return chosen.get(name, self.options[name].default)
+
+    def request_schemas(self, operation: Operation, chosen: Mapping[str, str]) -> tuple[str, ...]:
+        """The schema files a request document of ``operation`` passes, with these options chosen:
+        its request schema, then what each of its options adds for the value chosen."""
+        extra = (self.options[n].request_schemas.get(self.option(n, chosen)) for n in operation.options)
+        return (operation.request_schema, *(f for f in extra if f))
 
 
 def _keyword(violation: ValidationError) -> str:

@@ -89,6 +89,12 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
         (lambda v, e: v["endpoints"][2]["examples"]["responses"].update({"299": {}}), "undocumented answer"),
         (lambda v, e: v["endpoints"][0]["examples"]["responses"].update({"ok": {}}), "vendor.json"),
         (lambda v, e: v["triggers"].pop("image.light"), "min_bytes need the trigger image.light"),
+        (
+            lambda v, e: v["options"]["refiner_result"].update(
+                {"request_schemas": {"nope": "aitryon.request.schema.json"}}
+            ),
+            "names a schema for a value that is not a choice",
+        ),
     ],
 )
 def test_broken_contracts_are_refused(tmp_path: Path, change: Any, says: str) -> None:
