@@ -17,6 +17,7 @@ from contracts.model import (
     Contract,
     ContractError,
     CredentialKind,
+    Durations,
     Endpoint,
     ErrorCode,
     ImageInput,
@@ -130,7 +131,12 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
 
 
 def _cross_check(c: Contract) -> None:
-    for problem in (*_reference_problems(c), *_shape_problems(c), *_example_problems(c)):
+    for problem in (
+        *_reference_problems(c),
+        *_timing_problems(c),
+        *_shape_problems(c),
+        *_example_problems(c),
+    ):
         raise ContractError(f"{c.name}: {problem}")
 
 
@@ -150,6 +156,16 @@ def _reference_problems(c: Contract) -> Iterator[str]:
         for target in endpoint.links:
             if target not in endpoint_ids:
                 yield f"endpoint {endpoint.id} links to unknown endpoint {target!r}"
+
+
+def _timing_problems(c: Contract) -> Iterator[str]:
+    """Durations for an option the contract does not have, or for its default (whose durations
+    are the operation's own), or for a value that is not one of its choices."""
+    for op in c.operations.values():
+        for name, by_choice in op.timings.items():
+            option = c.options.get(name)
+            if option is None or not set(by_choice) <= set(option.choices) - {option.default}:
+                yield f"operation {op.name} times an unknown option or choice, or the default, of {name!r}"
 
 
 def _shape_problems(c: Contract) -> Iterator[str]:
@@ -270,7 +286,18 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         options=tuple(v.get("options", ())),
         answer=MappingProxyType(dict(v.get("answer", {}))),
         description=v.get("description", ""),
+        timing_source=v["timing_source"],
+        timings=MappingProxyType(
+            {
+                option: MappingProxyType({choice: _durations(t) for choice, t in by_choice.items()})
+                for option, by_choice in v.get("timings", {}).items()
+            }
+        ),
     )
+
+
+def _durations(v: dict[str, Any]) -> Durations:
+    return Durations(float(v["queue_seconds"]), float(v["run_seconds"]), v["timing_source"])
 
 
 def _lifecycle(v: dict[str, Any]) -> Lifecycle:

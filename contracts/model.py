@@ -91,6 +91,15 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class Durations:
+    """How long an operation's tasks wait and run, and which page or note says so."""
+
+    queue_seconds: float
+    run_seconds: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     endpoint: str
@@ -109,6 +118,18 @@ class Operation:
     options: tuple[str, ...] = ()
     answer: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    timing_source: str = ""  # where queue_seconds and run_seconds come from
+    # the durations other sources give: option name -> choice -> durations
+    timings: Mapping[str, Mapping[str, Durations]] = field(default_factory=dict)
+
+    def durations(self, chosen: Mapping[str, str]) -> Durations:
+        """Its durations with these vendor options chosen: an option's alternative, else its own
+        (the option's default has no alternative)."""
+        for option, by_choice in self.timings.items():
+            alternative = by_choice.get(chosen.get(option, ""))
+            if alternative is not None:
+                return alternative
+        return Durations(self.queue_seconds, self.run_seconds, self.timing_source)
 
 
 @dataclass(frozen=True)

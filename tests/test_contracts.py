@@ -95,6 +95,25 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
             ),
             "names a schema for a value that is not a choice",
         ),
+        (lambda v, e: v["operations"]["aitryon"].pop("timing_source"), "vendor.json"),
+        (
+            lambda v, e: v["operations"]["aitryon"].update(
+                {
+                    "timings": {
+                        "refiner_timing": {
+                            "current": {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}
+                        }
+                    }
+                }
+            ),
+            "times an unknown option or choice, or the default",
+        ),
+        (
+            lambda v, e: v["operations"]["aitryon"].update(
+                {"timings": {"speed": {"fast": {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}}}}
+            ),
+            "times an unknown option",
+        ),
     ],
 )
 def test_broken_contracts_are_refused(tmp_path: Path, change: Any, says: str) -> None:
