@@ -71,6 +71,10 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
     return info.value
 
 
+T = {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}  # durations, for an operation's timings
+S = "aitryon.request.schema.json"  # a schema file of the folder
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
@@ -89,31 +93,10 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
         (lambda v, e: v["endpoints"][2]["examples"]["responses"].update({"299": {}}), "undocumented answer"),
         (lambda v, e: v["endpoints"][0]["examples"]["responses"].update({"ok": {}}), "vendor.json"),
         (lambda v, e: v["triggers"].pop("image.light"), "min_bytes need the trigger image.light"),
-        (
-            lambda v, e: v["options"]["refiner_result"].update(
-                {"request_schemas": {"nope": "aitryon.request.schema.json"}}
-            ),
-            "names a schema for a value that is not a choice",
-        ),
+        (lambda v, e: v["options"]["refiner_result"].update(request_schemas={"no": S}), "not a choice"),
         (lambda v, e: v["operations"]["aitryon"].pop("timing_source"), "vendor.json"),
-        (
-            lambda v, e: v["operations"]["aitryon"].update(
-                {
-                    "timings": {
-                        "refiner_timing": {
-                            "current": {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}
-                        }
-                    }
-                }
-            ),
-            "times an unknown option or choice, or the default",
-        ),
-        (
-            lambda v, e: v["operations"]["aitryon"].update(
-                {"timings": {"speed": {"fast": {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}}}}
-            ),
-            "times an unknown option",
-        ),
+        (lambda v, e: v["operations"]["aitryon"].update(timings={"refiner_timing": {"current": T}}), "def"),
+        (lambda v, e: v["operations"]["aitryon"].update(timings={"speed": {"fast": T}}), "unknown option"),
     ],
 )
 def test_broken_contracts_are_refused(tmp_path: Path, change: Any, says: str) -> None:
