@@ -18,6 +18,7 @@ from contracts.model import (
     Contract,
     ContractError,
     CredentialKind,
+    Durations,
     Endpoint,
     ErrorCode,
     ImageInput,
@@ -89,7 +90,9 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
     endpoints = tuple(_endpoint(e) for e in raw["endpoints"])
     operations = {k: _operation(k, v, limits, name) for k, v in raw["operations"].items()}
     lifecycle = _lifecycle(raw["lifecycle"])
+    options = {k: _option(k, v) for k, v in raw.get("options", {}).items()}
     schema_files = {op.request_schema for op in operations.values()}
+    schema_files.update(f for option in options.values() for f in option.request_schemas.values())
     for ep in endpoints:
         schema_files.update(ep.responses.values())
         if ep.request_schema:
@@ -117,12 +120,7 @@ def _build(name: str, folder: Any, raw: dict[str, Any], errors_doc: dict[str, An
         errors=errors,
         triggers=MappingProxyType(cast(dict[Situation, str], dict(raw["triggers"]))),
         request_errors=tuple(RequestErrorRule(**r) for r in raw["request_errors"]),
-        options=MappingProxyType(
-            {
-                k: Option(k, v["default"], tuple(v["choices"]), v["description"])
-                for k, v in raw.get("options", {}).items()
-            }
-        ),
+        options=MappingProxyType(options),
         retention_seconds=float(raw["retention_seconds"]),
         result_ttl_seconds=float(raw["result_ttl_seconds"]),
         time_zone=raw.get("time_zone", "+00:00"),
@@ -181,6 +179,7 @@ def _cross_check(c: Contract) -> None:
     problems = (
         *_reference_problems(c),
         *_limit_problems(c),
+        *_timing_problems(c),
         *_shape_problems(c),
         *_media_type_problems(c),
         *_example_problems(c),
@@ -220,6 +219,16 @@ def _limit_problems(c: Contract) -> Iterator[str]:
         yield f"rate_limits option {limits.option!r} is no option with the choice 'off'"
 
 
+def _timing_problems(c: Contract) -> Iterator[str]:
+    """Durations for an option the contract does not have, or for its default (whose durations
+    are the operation's own), or for a value that is not one of its choices."""
+    for op in c.operations.values():
+        for name, by_choice in op.timings.items():
+            option = c.options.get(name)
+            if option is None or not set(by_choice) <= set(option.choices) - {option.default}:
+                yield f"operation {op.name} times an unknown option or choice, or the default, of {name!r}"
+
+
 def _shape_problems(c: Contract) -> Iterator[str]:
     """Parts that contradict each other: credentials, options, lifecycle."""
     for kind in c.credential_kinds:
@@ -230,6 +239,10 @@ def _shape_problems(c: Contract) -> Iterator[str]:
     for option in c.options.values():
         if option.default not in option.choices:
             yield f"option {option.name} default is not a choice"
+        if not set(option.request_schemas) <= set(option.choices):
+            yield f"option {option.name} names a schema for a value that is not a choice"
+    if any(limit.min_bytes is not None for limit in c.limits.values()) and "image.light" not in c.triggers:
+        yield "limits with min_bytes need the trigger image.light"
     statuses = set(c.lifecycle.statuses)
     if not c.lifecycle.terminal <= statuses or not c.lifecycle.cancelable <= statuses:
         yield "lifecycle names a status it does not define"
@@ -274,6 +287,17 @@ def _error(e: dict[str, Any]) -> ErrorCode:
         source=e.get("source", ""),
         note=e.get("note", ""),
         envelope=e.get("envelope"),
+        detail=e.get("detail", ""),
+    )
+
+
+def _option(name: str, v: dict[str, Any]) -> Option:
+    return Option(
+        name,
+        v["default"],
+        tuple(v["choices"]),
+        v["description"],
+        MappingProxyType(dict(v.get("request_schemas", {}))),
     )
 
 
@@ -338,7 +362,18 @@ def _operation(name: str, v: dict[str, Any], limits: dict[str, ImageLimits], ven
         options=tuple(v.get("options", ())),
         answer=MappingProxyType(dict(v.get("answer", {}))),
         description=v.get("description", ""),
+        timing_source=v["timing_source"],
+        timings=MappingProxyType(
+            {
+                option: MappingProxyType({choice: _durations(t) for choice, t in by_choice.items()})
+                for option, by_choice in v.get("timings", {}).items()
+            }
+        ),
     )
+
+
+def _durations(v: dict[str, Any]) -> Durations:
+    return Durations(float(v["queue_seconds"]), float(v["run_seconds"]), v["timing_source"])
 
 
 def _lifecycle(v: dict[str, Any]) -> Lifecycle:

@@ -32,6 +32,7 @@ class ErrorCode:
     source: str = ""
     note: str = ""
     envelope: str | None = None
+    detail: str = ""  # the detail the vendor always adds to the message, where it has room for one
 
     def can_occur(self, where: str) -> bool:
         return where in self.at
@@ -90,6 +91,15 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class Durations:
+    """How long an operation's tasks wait and run, and which page or note says so."""
+
+    queue_seconds: float
+    run_seconds: float
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     endpoint: str
@@ -108,6 +118,18 @@ class Operation:
     options: tuple[str, ...] = ()
     answer: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    timing_source: str = ""  # where queue_seconds and run_seconds come from
+    # the durations other sources give: option name -> choice -> durations
+    timings: Mapping[str, Mapping[str, Durations]] = field(default_factory=dict)
+
+    def durations(self, chosen: Mapping[str, str]) -> Durations:
+        """Its durations with these vendor options chosen: an option's alternative, else its own
+        (the option's default has no alternative)."""
+        for option, by_choice in self.timings.items():
+            alternative = by_choice.get(chosen.get(option, ""))
+            if alternative is not None:
+                return alternative
+        return Durations(self.queue_seconds, self.run_seconds, self.timing_source)
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,8 @@ class Option:
     default: str
     choices: tuple[str, ...]
     description: str
+    # by choice: a schema file the request documents of the operations naming the option pass too
+    request_schemas: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,12 @@ class Contract:
 
     def option(self, name: str, chosen: Mapping[str, str]) -> str:
         return chosen.get(name, self.options[name].default)
+
+    def request_schemas(self, operation: Operation, chosen: Mapping[str, str]) -> tuple[str, ...]:
+        """The schema files a request document of ``operation`` passes, with these options chosen:
+        its request schema, then what each of its options adds for the value chosen."""
+        extra = (self.options[n].request_schemas.get(self.option(n, chosen)) for n in operation.options)
+        return (operation.request_schema, *(f for f in extra if f))
 
 
 def _keyword(violation: ValidationError) -> str:

@@ -47,6 +47,7 @@ Situation = Literal[
     "header.missing",
     "image.bytes",
     "image.format",
+    "image.light",
     "image.multi_person",
     "image.no_person",
     "image.not_binary",

@@ -260,7 +260,7 @@ _CATALOGUE: tuple[tuple[Asset, Callable[[Asset], bytes]], ...] = (
     ),
     (
         Asset(
-            "too-light.png", _PNG, "A flat colour image whose file is under 5 KiB.", 400, 400, images.BYTES
+            "too-light.png", _PNG, "A flat colour image whose file is under 5 KiB.", 400, 400, images.LIGHT
         ),
         _build_too_light,
     ),

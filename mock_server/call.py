@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from contracts.model import Contract, Endpoint
+from contracts.model import Contract, Endpoint, Operation
 from contracts.vocabulary import Situation, place_of
 from mock_server.errors import VendorError, Violation
 from mock_server.faults import Fault
@@ -160,6 +160,13 @@ class Call:
         if found:
             error, keyword, pointer = found
             raise VendorError(error, violation=Violation(keyword, pointer))
+
+    def validate_request(self, doc: Any, operation: Operation) -> None:
+        """``validate`` a request document of ``operation``: against its request schema, then
+        against what each of its options adds for the value the server runs with."""
+        chosen = self.state.settings.options.get(self.contract.name, {})
+        for schema_file in self.contract.request_schemas(operation, chosen):
+            self.validate(doc, schema_file)
 
     def fail(self, situation: Situation, detail: str = "") -> VendorError:
         return VendorError(self.contract.trigger(situation, self.endpoint), detail)

@@ -19,10 +19,11 @@ class Violation:
 
 class VendorError(Exception):
     """Answer this request with a documented vendor error. ``detail`` fills the vendor's message
-    where it has room for one; ``violation`` says which part of the request was wrong."""
+    where it has room for one (by default the row's own ``detail``); ``violation`` says which part
+    of the request was wrong."""
 
     def __init__(self, error: ErrorCode, detail: str = "", violation: Violation | None = None) -> None:
         super().__init__(error.id)
         self.error = error
-        self.detail = detail
+        self.detail = detail or error.detail
         self.violation = violation

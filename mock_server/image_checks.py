@@ -30,6 +30,7 @@ SITUATIONS: Final[Mapping[str, Situation]] = {
     images.BYTES: "image.bytes",
     images.SMALL: "image.small",
     images.SIDE: "image.side",
+    images.LIGHT: "image.light",
     images.NOT_BINARY: "image.not_binary",
     images.NO_PERSON: "image.no_person",
     images.MULTI_PERSON: "image.multi_person",

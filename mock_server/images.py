@@ -29,13 +29,14 @@ GARMENT_KINDS = ("upper", "lower", "dress")
 
 UNDECODABLE = "undecodable"
 FORMAT = "format"
-BYTES = "bytes"
+BYTES = "bytes"  # the file is over the maximum
 SIDE = "side"  # the larger side is over the maximum
 SMALL = "small"  # the smaller side is under the minimum
+LIGHT = "light"  # the file is under the minimum (checked after the sides: vendors may check it later)
 NO_PERSON = "no_person"
 MULTI_PERSON = "multi_person"
 NOT_BINARY = "not_binary"
-CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SMALL, SIDE, NOT_BINARY, NO_PERSON, MULTI_PERSON)
+CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SMALL, SIDE, LIGHT, NOT_BINARY, NO_PERSON, MULTI_PERSON)
 
 #: Images with more pixels than this are not decoded (treated as bombs).
 MAX_PIXELS = 89_478_485
@@ -170,13 +171,9 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
         return UNDECODABLE
     if facts.format.upper() not in {name.upper() for name in limits.formats}:
         return FORMAT
-    if not _within(facts.size_bytes, limits.min_bytes, limits.max_bytes):
-        return BYTES
-    short, long = sorted((facts.width, facts.height))
-    if limits.min_side is not None and short < limits.min_side:
-        return SMALL
-    if limits.max_side is not None and long > limits.max_side:
-        return SIDE
+    sized = _size_check(facts, limits)
+    if sized is not None:
+        return sized
     if limits.binary and not facts.binary:
         return NOT_BINARY
     if persons is None or facts.persons is None:
@@ -188,9 +185,19 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
     return None
 
 
-def _within(value: int, low: int | None, high: int | None) -> bool:
-    """Inclusive range test with optional bounds."""
-    return (low is None or value >= low) and (high is None or value <= high)
+def _size_check(facts: ImageFacts, limits: Limits) -> str | None:
+    """The file's weight and the sides against their bounds (inclusive; None is unbounded): the
+    ceiling on bytes first, the floor last."""
+    if limits.max_bytes is not None and facts.size_bytes > limits.max_bytes:
+        return BYTES
+    short, long = sorted((facts.width, facts.height))
+    if limits.min_side is not None and short < limits.min_side:
+        return SMALL
+    if limits.max_side is not None and long > limits.max_side:
+        return SIDE
+    if limits.min_bytes is not None and facts.size_bytes < limits.min_bytes:
+        return LIGHT
+    return None
 
 
 # --- metadata -------------------------------------------------------------

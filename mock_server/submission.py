@@ -158,6 +158,7 @@ def plan(
         call.own_host,
     )
     extras = extras or [NOTHING] * len(items)
+    chosen = call.state.settings.options.get(contract.name, NOTHING)  # may pick other durations
     if operation.batch_pointer is None:
         [item], [extra] = items, extras
         return [
@@ -175,6 +176,7 @@ def plan(
                 results=counts[0] if counts else None,
                 extra=extra,
                 urls=decision.checks[0].urls,
+                chosen=chosen,
             )
         ]
     return planner.batch(
@@ -191,4 +193,5 @@ def plan(
         failures=decision.failures,
         faults=decision.later,
         urls=[checked.urls for checked in decision.checks],
+        chosen=chosen,
     )

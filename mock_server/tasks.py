@@ -52,10 +52,14 @@ class Plan:
         operation: Operation,
         timing: Timing,
         error: ErrorCode | None = None,
+        *,
         delay: float = 0.0,
+        chosen: Mapping[str, str] = NOTHING,
     ) -> Plan:
-        """The timeline of one task; ``delay`` lengthens its queue (a later item of a batch)."""
-        queue, run = timing.durations(operation.queue_seconds, operation.run_seconds)
+        """The timeline of one task; ``delay`` lengthens its queue (a later item of a batch);
+        ``chosen``: the vendor options the server runs with (one may pick other durations)."""
+        durations = operation.durations(chosen)
+        queue, run = timing.durations(durations.queue_seconds, durations.run_seconds)
         queue += delay * timing.queue_scale
         first, *rest = lifecycle.phases
         weight = sum(p.weight for p in rest) or 1.0
@@ -278,12 +282,15 @@ class Planner:
         results: int | None = None,
         extra: Mapping[str, Any] | None = None,
         urls: tuple[Any, ...] = (),
+        chosen: Mapping[str, str] = NOTHING,
     ) -> Task:
         """One task for the request document ``doc``. ``group`` and ``position`` place it in a
         batch: each later item starts the operation's ``stagger_seconds`` later. ``results``
         overrides the operation's number of results. ``urls``: the values at the operation's image
-        pointers where the caller read them already (its image check did)."""
-        plan = self._plan(contract, operation, timing, error, position * operation.stagger_seconds)
+        pointers where the caller read them already (its image check did). ``chosen``: the vendor
+        options the server runs with."""
+        delay = position * operation.stagger_seconds
+        plan = self._plan(contract, operation, timing, error, delay=delay, chosen=chosen)
         roles: dict[str, list[str]] = {}
         found = urls or tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
         for index, item in enumerate(operation.images):
@@ -323,6 +330,7 @@ class Planner:
         failures: Mapping[int, ErrorCode],
         faults: Mapping[Place, ErrorCode],
         urls: Sequence[tuple[Any, ...]] = (),
+        chosen: Mapping[str, str] = NOTHING,
     ) -> list[Task]:
         """One task per item of a batch, ids ``<batch_id>-<i>``, each starting the operation's
         ``stagger_seconds`` after the one before. ``failures`` are the items that fail; faults
@@ -344,17 +352,26 @@ class Planner:
                 results=count,
                 extra=extra,
                 urls=urls[i] if urls else (),
+                chosen=chosen,
             )
             for i, (item, count, extra) in enumerate(zip(items, counts, extras, strict=True))
         ]
 
     def _plan(
-        self, contract: Contract, operation: Operation, timing: Timing, error: ErrorCode | None, delay: float
+        self,
+        contract: Contract,
+        operation: Operation,
+        timing: Timing,
+        error: ErrorCode | None,
+        *,
+        delay: float,
+        chosen: Mapping[str, str],
     ) -> Plan:
-        key = (contract.name, operation.name, timing, error.id if error else None, delay)
+        durations = operation.durations(chosen)
+        key = (contract.name, operation.name, durations, timing, error.id if error else None, delay)
         plan = self._plans.get(key)
         if plan is None:
-            plan = Plan.make(contract.lifecycle, operation, timing, error, delay=delay)
+            plan = Plan.make(contract.lifecycle, operation, timing, error, delay=delay, chosen=chosen)
             self._plans.put(key, plan)
         return plan
 

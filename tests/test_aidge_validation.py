@@ -1,6 +1,7 @@
 """What Aidge refuses at submit, through HTTP, in-process: invalid requests answer 700 naming the
-field (the library models are accepted); garments outside each API's sizes, unreadable ones,
-ones that are no flat lay under inputQualityDetect, and a model image with two people."""
+field (any model name passes, unless the option model_names=documented keeps to the two the pages
+show); garments outside each API's sizes, unreadable ones, ones that are no flat lay under
+inputQualityDetect, and a model image with two people."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from typing import Any
 import pytest
 
 from contracts.vocabulary import Situation
-from tests.aidge_rig import CONTRACT, INVALID, PRO, PRO_OP, STANDARD, Aidge, accepted, item, refused
+from tests.aidge_rig import (
+    CONTRACT,
+    INVALID,
+    PRO,
+    PRO_OP,
+    STANDARD,
+    Aidge,
+    accepted,
+    caller,
+    item,
+    refused,
+)
 from tests.helpers import asset
 
 # -- validation ----------------------------------------------------------------------------------
@@ -34,7 +46,7 @@ VALIDATION_CASES: list[tuple[str, Any, str]] = [
     ("generateCount-0", {"requestParams": json.dumps([item(generateCount=0)])}, "generateCount"),
     ("generateCount-9", {"requestParams": json.dumps([item(generateCount=9)])}, "generateCount"),
     ("viewType-side", {"requestParams": json.dumps([item(viewType="side")])}, "viewType"),
-    ("model-nobody", {"requestParams": json.dumps([item(model={"name": "Nobody"})])}, "model.name"),
+    ("model-name-number", {"requestParams": json.dumps([item(model={"name": 7})])}, "model.name"),
     ("body-round", {"requestParams": json.dumps([item(model={"body": "round"})])}, "model.body"),
     (
         "nine-model-images",
@@ -63,10 +75,48 @@ def test_invalid_requests_answer_700_naming_the_field(aidge: Aidge, body: Any, f
     assert error.code == 700
 
 
-@pytest.mark.parametrize("name", ["Ariel", "James"])
-def test_the_library_models_are_accepted(aidge: Aidge, name: str) -> None:
+# -- the model library ---------------------------------------------------------------------------
+
+DOCUMENTED_NAMES = ["", "Ariel", "James"]  # the default, and the names vendor-docs/001 and the pro page show
+OTHER_NAMES = ["Nobody", "Emma", "ariel"]
+# base: "General" or a customer's scene code; style: universal_1..3 or a customer's tags (both open)
+DOCUMENTED_MODELS = [
+    {"base": "General", "gender": gender, "style": style, "body": body}
+    for gender, style, body in (
+        ("female", "universal_1", "slim"),
+        ("male", "universal_2", "curvy"),
+        ("female", "universal_3", "slim"),
+    )
+] + [{"base": "ACME_SCENE_01", "style": "acme_summer"}]
+
+
+@pytest.mark.parametrize("api", [STANDARD, PRO])
+@pytest.mark.parametrize("name", DOCUMENTED_NAMES + OTHER_NAMES)
+def test_any_model_name_is_accepted_by_default(aidge: Aidge, api: str, name: str) -> None:
+    assert CONTRACT.options["model_names"].default == "any"
     model = {"base": "General", "name": name, "gender": "female", "style": "universal_1", "body": "slim"}
-    aidge.task_id([item(generateCount=1, model=model, viewType="mixed", inputQualityDetect=0)])
+    aidge.task_id([item(generateCount=1, model=model, viewType="mixed", inputQualityDetect=0)], api)
+
+
+@pytest.mark.parametrize("model", DOCUMENTED_MODELS)
+def test_the_documented_base_style_and_body_values_are_accepted(aidge: Aidge, model: dict[str, str]) -> None:
+    aidge.task_id([item(generateCount=1, model=model)])
+    aidge.task_id([item(generateCount=1, model=model)], PRO)
+
+
+@pytest.mark.parametrize("api", [STANDARD, PRO])
+def test_model_names_documented_keeps_to_the_names_the_pages_show(api: str) -> None:
+    assert "documented" in CONTRACT.options["model_names"].choices
+    with caller(model_names="documented", pro_test_mode="off") as aidge:
+        for name in DOCUMENTED_NAMES:
+            aidge.task_id([item(generateCount=1, model={"name": name})], api)
+        for model in DOCUMENTED_MODELS:
+            aidge.task_id([item(generateCount=1, model=model)], api)
+        for name in OTHER_NAMES:
+            answer = aidge.submit([item(generateCount=1, model={"base": "General", "name": name})], api)
+            refused(answer, CONTRACT.trigger(INVALID), "model.name")
+        second = [item(generateCount=1, model={"name": "Ariel"}), item(model={"name": "Nobody"})]
+        refused(aidge.submit(second, api), CONTRACT.trigger(INVALID), "model.name")
 
 
 # -- images --------------------------------------------------------------------------------------

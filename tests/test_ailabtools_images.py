@@ -1,10 +1,14 @@
-"""AILabTools image rules through HTTP, in-process: bytes, sides, format and decodability are
-answered at submit (the first stage has no floor on bytes or sides, and a lower ceiling than pro);
-content problems (no person, two persons) end the task, and its query answers the error."""
+"""AILabTools image rules through HTTP, in-process: the ceiling on bytes, sides, format and
+decodability are answered at submit (the first stage has no floor on bytes or sides, and a lower
+ceiling than pro); the 5 KB floor and content problems (no person, two persons) end the task, and
+its query answers the error."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image, PngImagePlugin
 from starlette.testclient import TestClient
 
 from contracts.vocabulary import Situation
@@ -30,7 +34,6 @@ from tests.ailabtools_rig import (
 
 SUBMIT_RULES = [
     ("too-heavy.png", "image.bytes"),
-    ("too-light.png", "image.bytes"),
     ("too-small.png", "image.small"),
     ("too-large.png", "image.side"),
     ("wrong-format.gif", "image.format"),
@@ -43,7 +46,7 @@ RULE_CASES = [
         for name, situation in SUBMIT_RULES
     ],
     pytest.param(PRO, "top_garment", "wrong-format.gif", "image.format", id="pro-top-gif"),
-    pytest.param(PREMIUM, "top_garment", "too-light.png", "image.bytes", id="premium-top-light"),
+    pytest.param(PREMIUM, "top_garment", "too-heavy.png", "image.bytes", id="premium-top-heavy"),
     pytest.param(REFINER, "coarse_image", "too-small.png", "image.small", id="refiner-coarse-small"),
     pytest.param(REFINER, "top_garment", "undecodable.png", "image.undecodable", id="refiner-top-bad"),
     # The first stage has no byte floor and no side floor, but the other rules hold.
@@ -51,7 +54,7 @@ RULE_CASES = [
         pytest.param(PLAIN, field, name, situation, id=f"plain-{field}-{name}")
         for field in ("person_image", "clothes_image")
         for name, situation in SUBMIT_RULES
-        if situation not in ("image.small",) and name != "too-light.png"
+        if situation not in ("image.small",)
     ],
 ]
 
@@ -84,6 +87,69 @@ def test_an_image_between_3_and_5_mb_passes_pro_but_not_the_plain_endpoint(clien
         response = submit(client, PLAIN, files=files_of(PLAIN, **{field: data}))
         assert_error(response, CONTRACT.trigger("image.bytes"), PLAIN)
 
+
+# -- the 5 KB floor: seen live on a failed task's query, not at the submit -------------------------
+
+# What the live query of a task whose images were under 5 KB answered (vendor-notes B2, AL-LIVE).
+OBSERVED_STATUS, OBSERVED_CODE = 413, "FILE_SIZE_EXCEEDS_LIMIT"
+OBSERVED_TAIL = "the size of image ranges from 5kb to 5mb"
+KB = 1024
+
+
+def png_weighing(size: int) -> bytes:
+    """A valid 400x400 PNG of exactly ``size`` bytes (a flat colour, padded by a text chunk)."""
+    image = Image.new("RGB", (400, 400), (214, 208, 200))
+
+    def saved(pad: int) -> bytes:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("padding", "x" * pad)
+        out = io.BytesIO()
+        image.save(out, "PNG", pnginfo=info)
+        return out.getvalue()
+
+    data = saved(size - len(saved(0)))
+    assert len(data) == size
+    return data
+
+
+FLOOR_CASES = [
+    *[pytest.param(ep, "person_image", id=f"{ep}-person") for ep in (PRO, PREMIUM, REFINER)],
+    pytest.param(PRO, "top_garment", id="pro-top"),
+    pytest.param(REFINER, "coarse_image", id="refiner-coarse"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), FLOOR_CASES)
+def test_a_file_under_5_kb_is_accepted_and_its_task_answers_the_observed_413(
+    client: TestClient, endpoint: str, field: str
+) -> None:
+    floor = CONTRACT.limits["pro"].min_bytes
+    assert floor == 5 * KB
+    task_id = task_of(client, endpoint, files=files_of(endpoint, **{field: png_weighing(4 * KB)}))
+    assert assert_public_ok(query(client, task_id))["task_status"] == 0
+    done(client, endpoint)
+    error = CONTRACT.trigger("image.light")
+    for _ in range(2):  # the failure is stable
+        body = assert_error(query(client, task_id), error, QUERY_ID)
+        assert (body["error_code"], body["error_code_str"]) == (OBSERVED_STATUS, OBSERVED_CODE)
+        assert body["error_detail"]["message"].endswith(OBSERVED_TAIL)
+        assert body["error_detail"]["message"] == f"{error.message} - {error.detail}"
+
+
+@pytest.mark.parametrize("size", [5 * KB, 5 * KB + 1, 64 * KB])
+def test_a_file_of_5_kb_or_more_passes(client: TestClient, size: int) -> None:
+    task_id = task_of(client, PRO, files=files_of(PRO, person_image=png_weighing(size)))
+    done(client, PRO)
+    assert assert_public_ok(query(client, task_id))["task_status"] == 2
+
+
+def test_the_sample_too_light_image_fails_its_task_too(client: TestClient) -> None:
+    task_id = task_of(client, PRO, files=files_of(PRO, person_image="too-light.png"))
+    done(client, PRO)
+    assert_error(query(client, task_id), CONTRACT.trigger("image.light"), QUERY_ID)
+
+
+# -- content -------------------------------------------------------------------------------------
 
 CONTENT_CASES = [
     *[

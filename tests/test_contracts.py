@@ -71,6 +71,10 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
     return info.value
 
 
+T = {"queue_seconds": 1, "run_seconds": 1, "timing_source": "x"}  # durations, for an operation's timings
+S = "aitryon.request.schema.json"  # a schema file of the folder
+
+
 @pytest.mark.parametrize(
     ("change", "says"),
     [
@@ -91,6 +95,11 @@ def _broken(tmp_path: Path, change: Callable[[dict[str, Any], dict[str, Any]], N
         (lambda v, e: v["triggers"].pop("header.content_type"), "no error answers header.content_type"),
         (lambda v, e: v["endpoints"][0].update({"request_media_types": ["text/plain"]}), "its own"),
         (lambda v, e: v["endpoints"][0].update({"request_media_types": ["JSON"]}), "vendor.json"),
+        (lambda v, e: v["triggers"].pop("image.light"), "min_bytes need the trigger image.light"),
+        (lambda v, e: v["options"]["refiner_result"].update(request_schemas={"no": S}), "not a choice"),
+        (lambda v, e: v["operations"]["aitryon"].pop("timing_source"), "vendor.json"),
+        (lambda v, e: v["operations"]["aitryon"].update(timings={"refiner_timing": {"current": T}}), "def"),
+        (lambda v, e: v["operations"]["aitryon"].update(timings={"speed": {"fast": T}}), "unknown option"),
     ],
 )
 def test_broken_contracts_are_refused(tmp_path: Path, change: Any, says: str) -> None:

@@ -123,7 +123,7 @@ def test_size_mismatch_of_person_and_coarse_fails_the_task(ds: DashScopeCaller) 
         ("too-small.png", "image.small"),
         ("too-large.png", "image.side"),
         ("too-heavy.png", "image.bytes"),
-        ("too-light.png", "image.bytes"),
+        ("too-light.png", "image.light"),
         ("wrong-format.gif", "image.format"),
         ("undecodable.png", "image.undecodable"),
     ],

@@ -129,6 +129,7 @@ def test_check_kinds_constants() -> None:
         "bytes",
         "small",
         "side",
+        "light",
         "not_binary",
         "no_person",
         "multi_person",
@@ -141,7 +142,9 @@ def test_check_kinds_constants() -> None:
         ({"format": None, "width": 0, "height": 0}, "undecodable"),
         ({"format": "GIF", "size_bytes": 10, "width": 10}, "format"),
         ({"format": "png"}, None),
-        ({"size_bytes": 5 * 1024 - 1, "width": 10}, "bytes"),
+        ({"size_bytes": 5 * 1024 - 1}, "light"),
+        ({"size_bytes": 5 * 1024 - 1, "width": 10}, "small"),  # a floor on bytes comes after the sides
+        ({"size_bytes": 5 * 1024 - 1, "persons": 0}, "light"),
         ({"size_bytes": 5 * 1024 * 1024 + 1, "persons": 0}, "bytes"),
         ({"size_bytes": 5 * 1024}, None),
         ({"size_bytes": 5 * 1024 * 1024}, None),

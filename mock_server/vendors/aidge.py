@@ -141,7 +141,7 @@ class Aidge(Vendor):
         if not items or not all(isinstance(i, dict) for i in items):
             raise call.fail("body.invalid", name)
         for item in items:
-            call.validate(item, op.request_schema)
+            call.validate_request(item, op)
         return items
 
     async def _rate_limit(self, call: Call, op: Operation) -> None:
