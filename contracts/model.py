@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -129,6 +129,11 @@ class Operation:
             alternative = by_choice.get(chosen.get(option, ""))
             if alternative is not None:
                 return alternative
+        return self.own_durations
+
+    @cached_property
+    def own_durations(self) -> Durations:
+        """Its own durations (made once: a submit asks for them)."""
         return Durations(self.queue_seconds, self.run_seconds, self.timing_source)
 
 

@@ -367,7 +367,7 @@ class Planner:
         delay: float,
         chosen: Mapping[str, str],
     ) -> Plan:
-        durations = operation.durations(chosen)
+        durations = operation.durations(chosen) if operation.timings else None  # None: its own
         key = (contract.name, operation.name, durations, timing, error.id if error else None, delay)
         plan = self._plans.get(key)
         if plan is None:
