@@ -179,3 +179,15 @@ def download(client: Any, url: str) -> Image.Image:
 
 def still_serving(client: TestClient) -> None:
     task_of(client, PRO)
+
+
+# vendor-docs/002, "Querying Async Task Results", "Example": the layout every answer has.
+QUERY_EXAMPLE: dict[str, Any] = {
+    "error_code": 0,
+    "error_code_str": "",
+    "error_msg": "",
+    "error_detail": {"status_code": 200, "code": "", "code_message": "", "message": ""},
+    "task_status": 0,
+    "output": {"task_status": "", "image_url": ""},
+    "usage": {"image_count": 0},
+}

@@ -29,6 +29,7 @@ from tests.ailabtools_rig import (
     PREMIUM,
     PRO,
     QUERY,
+    QUERY_EXAMPLE,
     QUERY_ID,
     REFINER,
     TEXT,
@@ -115,18 +116,6 @@ def test_submit_accepts_documented_fields_and_the_task_walks_its_lifecycle(
     size = op.result_sizes.get(extra_text.get("resolution", "-1"))
     if size is not None:
         assert image.size == tuple(size)
-
-
-# vendor-docs/002, "Querying Async Task Results", "Example": the layout every answer has.
-QUERY_EXAMPLE = {
-    "error_code": 0,
-    "error_code_str": "",
-    "error_msg": "",
-    "error_detail": {"status_code": 200, "code": "", "code_message": "", "message": ""},
-    "task_status": 0,
-    "output": {"task_status": "", "image_url": ""},
-    "usage": {"image_count": 0},
-}
 
 
 def example_layout(body: dict[str, Any]) -> dict[str, Any]:

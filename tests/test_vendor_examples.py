@@ -118,15 +118,6 @@ LAB_SUBMIT_EXAMPLE = {
     "task_type": "",
     "task_id": "",
 }
-LAB_QUERY_EXAMPLE = {
-    "error_code": 0,
-    "error_code_str": "",
-    "error_msg": "",
-    "error_detail": {"status_code": 200, "code": "", "code_message": "", "message": ""},
-    "task_status": 0,
-    "output": {"task_status": "", "image_url": ""},
-    "usage": {"image_count": 0},
-}
 
 
 def test_ailabtools_refiner_request(client: TestClient) -> None:
@@ -153,7 +144,7 @@ def test_ailabtools_refiner_request(client: TestClient) -> None:
     assert shape(body) == shape(LAB_SUBMIT_EXAMPLE)
     assert body["task_type"] == "async"
     queued = lab.assert_public_ok(lab.query(client, body["task_id"]))
-    assert {k: shape(queued[k]) for k in LAB_QUERY_EXAMPLE} == shape(LAB_QUERY_EXAMPLE)
+    assert {k: shape(queued[k]) for k in lab.QUERY_EXAMPLE} == shape(lab.QUERY_EXAMPLE)
 
 
 # -- DAMO (vendor-docs/003) ------------------------------------------------------------------------
