@@ -47,19 +47,13 @@ class Call:
     params: Any = None  # a submit's parameters as the vendor module read them (journaled)
     shown: list[dict[str, Any]] | None = None  # the tasks the answer shows (journaled)
     _json: Any = field(default=_NOT_PARSED, repr=False)
-    _headers: dict[str, str] | None = field(default=None, repr=False)
+    # the request headers by lower-case name, each name's first value (as Starlette's
+    # ``Headers.get`` reads them), decoded once by the pipeline: a handler looks several up
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     _fields: dict[bool, dict[str, str]] | None = field(default=None, repr=False)
     _timing: Timing | None = field(default=None, repr=False)
 
     # -- the request -----------------------------------------------------------------------------
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The request headers by lower-case name, each name's first value (as Starlette's
-        ``Headers.get`` reads them), decoded once: a handler looks several up."""
-        if self._headers is None:
-            self._headers = first_values(self.request.scope["headers"])
-        return self._headers
 
     @property
     def now(self) -> float:

@@ -69,8 +69,9 @@ class ImageChecker:
         same URLs (and tenant: an upload's URL reads only its owner's file) is kept when every
         image in it was a cached fact."""
         urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
-        if any(u is not None and type(u) is not str for u in urls):
-            return await self._check(contract, operation, urls, own_host, tenant, stored=stored)
+        for u in urls:  # a loop, not any(): no generator on every submit
+            if u is not None and type(u) is not str:
+                return await self._check(contract, operation, urls, own_host, tenant, stored=stored)
         key = (contract.name, operation.name, urls, own_host, tenant, stored)
         kept = self._checks.get(key)
         if kept is not None:

@@ -32,6 +32,13 @@ class Timing:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
 
+    def __hash__(self) -> int:  # a plan cache key holds the profile: hash its fields once
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
     @cached_property
     def polls(self) -> int | None:
         return parse_progress(self.progress)

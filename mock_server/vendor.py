@@ -23,7 +23,7 @@ from contracts.model import Contract, Endpoint
 from contracts.vocabulary import EndpointKind
 from mock_server import faults, limits, network
 from mock_server.body import BodyRefused, read_body
-from mock_server.call import Call
+from mock_server.call import Call, first_values
 from mock_server.errors import VendorError
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.state import MockState
@@ -121,6 +121,7 @@ class Vendor:
                 endpoint,
                 request_id=state.ids.uuid(),
                 task_id=request.path_params.get("task_id"),
+                headers=first_values(request.scope["headers"]),
             )
             entry = _entry(call)
             try:
