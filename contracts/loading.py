@@ -14,7 +14,6 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from contracts.model import (
-    Concurrency,
     Contract,
     ContractError,
     CredentialKind,
@@ -24,14 +23,12 @@ from contracts.model import (
     ImageInput,
     ImageLimits,
     Lifecycle,
-    ObjectUrls,
     Operation,
     Option,
     Phase,
-    RateLimits,
-    RateRule,
     RequestErrorRule,
 )
+from contracts.service import Concurrency, ObjectUrls, RateLimits, RateRule
 from contracts.vocabulary import Place, Situation
 
 PACKAGE = "contracts"

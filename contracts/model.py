@@ -14,6 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from contracts.service import ObjectUrls, RateLimits
 from contracts.vocabulary import EndpointKind, Place, Situation
 
 
@@ -205,51 +206,6 @@ class Option:
 
 
 @dataclass(frozen=True)
-class RateRule:
-    """At most ``calls`` calls to ``endpoints`` in any ``per_seconds``, per tenant (and per
-    operation the call names, when ``per_operation``)."""
-
-    name: str
-    endpoints: frozenset[str]
-    calls: int
-    per_seconds: float
-    per_operation: bool = False
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class Concurrency:
-    """At most ``tasks`` tasks of ``operations`` running at once per tenant (per operation when
-    ``per_operation``); a task beyond that waits in the queue until one of them ends."""
-
-    tasks: int
-    operations: frozenset[str]
-    per_operation: bool = False
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class RateLimits:
-    """The vendor's documented limits, on unless its ``option`` is set to ``off``."""
-
-    rules: tuple[RateRule, ...] = ()
-    concurrency: Concurrency | None = None
-    option: str | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class ObjectUrls:
-    """URLs (``<scheme>://<key>``) of files a tenant uploaded to the vendor's own storage: they
-    resolve for that tenant only, for ``ttl_seconds``, and only on requests carrying
-    ``resolve_header`` (name, value) where the vendor asks for one."""
-
-    scheme: str
-    ttl_seconds: float
-    resolve_header: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
 class Contract:
     """Everything the mock knows about one vendor, as its contract folder says it."""
 
@@ -279,7 +235,7 @@ class Contract:
     # compiled (Rust) validators of the same schemas: they tell valid from invalid fast, and
     # only an invalid document goes on to the Python validator, whose errors name the rule to apply
     compiled: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    rate_limits: RateLimits = RateLimits()
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     object_urls: ObjectUrls | None = None
 
     def credential_kind(self, credential: Mapping[str, Any]) -> CredentialKind | None:

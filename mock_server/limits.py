@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contracts.model import Concurrency, Contract, Operation
+from contracts.model import Contract, Operation
+from contracts.service import Concurrency
 from mock_server.call import Call
 from mock_server.tasks import CANCELED, Task
 from mock_server.timing import Timing
