@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app, scenario
 from mock_server.settings import from_env
+from mock_server.state import MockState
 from tests.helpers import DashScopeCaller, asset
 
 DS = contracts.load("dashscope")
@@ -267,3 +268,19 @@ def test_assets_uploads_and_results_cannot_escape(client: TestClient, path: str)
     answer = client.get(path)
     assert answer.status_code in (403, 404)
     assert b"root:" not in answer.content and b"[project]" not in answer.content
+
+
+def test_a_credential_batch_that_does_not_fit_registers_nothing(client: TestClient, state: MockState) -> None:
+    """The store is bounded per vendor: a batch past the bound is refused whole, none of it kept."""
+    listed = len(client.get("/_mock/credentials").json()["dashscope"])
+    room = state.store.credentials.limit - listed - 1
+    fill = {"dashscope": [{"api_key": f"sk-fill-{i}"} for i in range(room)]}
+    assert client.post("/_mock/credentials", json=fill).status_code == 201
+    pair = {"dashscope": [{"api_key": "sk-first"}, {"api_key": "sk-second"}]}
+    refused = client.post("/_mock/credentials", json=pair)
+    assert refused.status_code == 400 and "at most" in refused.json()["error"]
+    keys = {c["api_key"] for c in client.get("/_mock/credentials").json()["dashscope"]}
+    assert "sk-first" not in keys and len(keys) == state.store.credentials.limit - 1
+    assert DashScopeCaller(client, "sk-first").submit().status_code == 401
+    again = {"dashscope": [{"api_key": "sk-fill-0", "tenant": "moved"}, {"api_key": "sk-first"}]}
+    assert client.post("/_mock/credentials", json=again).status_code == 201, "a known key takes no room"
