@@ -13,6 +13,9 @@ from mock_server.fetch import POLICIES
 from mock_server.timing import Timing, parse_progress
 
 ENV_PREFIX = "TRYON_MOCK_"
+# Variables that count when set to "" (the others are then unset): an empty token is refused,
+# never taken for no token.
+KEPT_EMPTY = frozenset({"ADMIN_TOKEN"})
 
 
 class SettingsError(ValueError):
@@ -50,6 +53,20 @@ class Settings:
             raise SettingsError("speed must be >= 0")
         if not 0 <= self.port <= 65535:
             raise SettingsError("port must be 0..65535")
+        if self.admin_token is not None:
+            self._check_token(self.admin_token)
+
+    @staticmethod
+    def _check_token(token: object) -> None:
+        if not isinstance(token, str):
+            raise SettingsError("admin_token is a string")
+        if not token.strip():
+            # `--admin-token "$TOKEN"` with TOKEN unset: an empty token would match a request
+            # that sends none, opening the admin API to every client on the network.
+            raise SettingsError(
+                "admin_token is empty (--admin-token, TRYON_MOCK_ADMIN_TOKEN or admin_token in the "
+                "config file): give a token, or none to keep the admin API to loopback clients"
+            )
 
     def with_changes(self, changes: Mapping[str, Any]) -> Settings:
         """A copy with config-style changes applied (``progress`` and ``timing`` go into timing)."""
@@ -119,7 +136,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for suffix, (name, cast) in casts.items():
         value = environ.get(ENV_PREFIX + suffix)
-        if value:
+        if value or (value is not None and suffix in KEPT_EMPTY):
             try:
                 changes[name] = cast(value)
             except ValueError as exc:

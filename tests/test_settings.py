@@ -59,3 +59,18 @@ def test_bad_env_and_options() -> None:
     with pytest.raises(s.SettingsError):
         s.parse_option("refiner_result=results")
     assert s.parse_option("dashscope.refiner_result=results") == {"dashscope": {"refiner_result": "results"}}
+
+
+@pytest.mark.parametrize("token", ["", "   ", "\t\n"])
+def test_an_empty_admin_token_is_refused_from_every_source(tmp_path: Path, token: str) -> None:
+    """Empty matches a request without the header; the in-process server refuses it too."""
+    with pytest.raises(s.SettingsError, match="admin_token is empty"):
+        s.Settings(admin_token=token)
+    with pytest.raises(s.SettingsError, match="admin_token is empty"):
+        s.load(environ={"TRYON_MOCK_ADMIN_TOKEN": token})
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"admin_token": token}))
+    with pytest.raises(s.SettingsError, match="admin_token is empty"):
+        s.load(str(config), environ={})
+    assert s.load(environ={"TRYON_MOCK_ADMIN_TOKEN": "s3cret"}).admin_token == "s3cret"
+    assert s.load(environ={}).admin_token is None
