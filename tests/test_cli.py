@@ -212,6 +212,8 @@ def test_scenario_flag_throttles_the_first_submits(tmp_path: Path, http: httpx.C
         ["--scenario", "nope"],
         ["--speed", "-1"],
         ["--option", "dashscope-refiner_result"],
+        ["--allowed-host", "http://mock.test/"],
+        ["--allowed-host", "mock.test:8000"],
     ],
 )
 def test_bad_flag_value_exits_2_without_serving(tmp_path: Path, flags: list[str]) -> None:
