@@ -280,6 +280,24 @@ def test_an_empty_admin_token_is_refused_at_start(tmp_path: Path, source: str, t
     assert len(done.stderr.splitlines()) == 1, done.stderr
 
 
+def test_the_admin_api_answers_the_names_the_flags_give(tmp_path: Path, http: httpx.Client) -> None:
+    """Loopback names, --public-url's host and each --allowed-host; not a rebound name."""
+    public = "http://pub.test:9000"
+    args = ["--allowed-host", "mock.test", "--allowed-host", ".ci.test", "--public-url", public]
+    with serve(*args, cwd=tmp_path) as server:
+        for host in ("mock.test:8000", "runner.ci.test", "pub.test:9000", "localhost"):
+            answer = http.get(f"{server.url}/_mock/credentials", headers={"Host": host})
+            assert answer.status_code == 200, (host, answer.text)
+        rebound = http.get(f"{server.url}/_mock/credentials", headers={"Host": "rebind.evil.example"})
+        assert rebound.status_code == 403 and DEFAULT_KEY not in rebound.text
+        page = {"Origin": public, "Host": "127.0.0.1"}
+        assert http.post(f"{server.url}/_mock/clock", json={}, headers=page).status_code == 200
+        assert (
+            http.post(f"{server.url}/_mock/clock", json={}, headers={"Origin": "http://x.test"}).status_code
+            == 403
+        )
+
+
 def test_scenarios_lists_every_scenario_file(tmp_path: Path) -> None:
     done = run("scenarios", cwd=tmp_path)
     assert done.returncode == 0, done
