@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,9 +14,9 @@ from starlette.routing import Route
 
 import contracts
 from mock_server import assets, faults, images, openapi, results, scenario
+from mock_server.admission import Admission
 from mock_server.answers import json_response
 from mock_server.faults import FaultSpecError
-from mock_server.fetch import is_loopback_host
 from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
 from mock_server.state import MockState
@@ -28,11 +27,12 @@ from mock_server.tasks import SUCCEEDED
 
 PREFIX = "/_mock"
 # What clients anywhere may read: sample assets, uploads and result images (links they are given),
-# health, contracts and OpenAPI documents. The rest controls the mock.
+# health, contracts and OpenAPI documents. The rest controls the mock (``admission``).
 PUBLIC = frozenset(
     {"/health", "/contracts", "/contracts/{vendor}", "/openapi/{vendor}.json", "/assets", "/assets/{name}"}
     | {"/uploads/{name}", "/results/{key}.png"}
 )
+RAW_BODY = frozenset({"/uploads"})  # control routes whose body is no JSON (an image)
 MEDIA_TYPES = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
@@ -52,30 +52,13 @@ class AdminError(Exception):
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-TOKEN_HEADER = "x-mock-admin-token"
-IN_PROCESS = ("testclient",)  # Starlette's in-process test transport names its client so
+def _guard(fn: Endpoint, admission: Admission | None = None, json_body: bool = False) -> Endpoint:
+    """The endpoint, behind ``admission`` for a control route, its errors as the admin API's."""
 
-
-def _local(request: Request) -> bool:
-    """A loopback client, or one in this process (no client address at all)."""
-    return (
-        request.client is None or request.client.host in IN_PROCESS or is_loopback_host(request.client.host)
-    )
-
-
-def _allowed(request: Request, token: str | None) -> bool:
-    """Control routes answer loopback clients, and others that show the configured token."""
-    if _local(request):
-        return True
-    given = request.headers.get(TOKEN_HEADER, "")
-    return token is not None and hmac.compare_digest(given.encode(), token.encode())
-
-
-def _guard(fn: Endpoint, token: str | None = None, control: bool = False) -> Endpoint:
     async def run(request: Request) -> Response:
-        if control and not _allowed(request, token):
-            message = "the admin API answers loopback clients, or X-Mock-Admin-Token when a token is set"
-            return JSONResponse({"error": message}, status_code=403)
+        refused = admission.refusal(request, json_body) if admission else None
+        if refused is not None:
+            return refused
         try:
             return await fn(request)
         except (
@@ -370,8 +353,12 @@ class Admin:
             ("/uploads/{name}", self.uploaded, ["GET"]),
             ("/results/{key}.png", self.result, ["GET"]),
         ]
-        token = self.state.settings.admin_token
+        admission = Admission(self.state.settings)
         return [
-            Route(PREFIX + path, _guard(fn, token, control=path not in PUBLIC), methods=methods)
+            Route(
+                PREFIX + path,
+                _guard(fn, None if path in PUBLIC else admission, json_body=path not in RAW_BODY),
+                methods=methods,
+            )
             for path, fn, methods in table
         ]

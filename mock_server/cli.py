@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--public-url", help="base URL written into result links")
     s.add_argument("--state-file", help="SQLite file: tasks, credentials, faults, uploads survive restarts")
     s.add_argument("--admin-token", help="let non-loopback clients use /_mock with X-Mock-Admin-Token")
+    s.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="HOST",
+        help="another name /_mock answers (besides loopback, --host and --public-url's host); "
+        ".domain for its subdomains too; repeatable",
+    )
     s.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     sub.add_parser("scenarios", help="list the named scenarios")
     o = sub.add_parser("openapi", help="print (or write) a vendor's OpenAPI 3.1 document")
@@ -148,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "options": options or None,
                 "public_url": args.public_url,
                 "admin_token": args.admin_token,
+                "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
                 "state_file": args.state_file,
                 "log_level": args.log_level,
             },

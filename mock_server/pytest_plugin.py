@@ -4,7 +4,8 @@
 - ``tryon_mock``: a fresh tenant on it for each test (own credentials, tasks, journal, faults),
   reset afterwards.
 - ``tryon_mock_app``: a new in-process app (no socket, manual clock) for fast tests; talk to it
-  with ``starlette.testclient.TestClient(app)`` or ``httpx.ASGITransport(app)``.
+  with ``starlette.testclient.TestClient(app)`` or ``httpx.ASGITransport(app)`` (whose
+  ``base_url`` must name the mock, say ``http://localhost``, for the admin API's control routes).
 - ``tryon_mock_settings``: override it to change the session server's settings.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -13,6 +14,9 @@ from mock_server.fetch import POLICIES
 from mock_server.timing import Timing, parse_progress
 
 ENV_PREFIX = "TRYON_MOCK_"
+# Variables that count when set to "" (the others are then unset): an empty token is refused,
+# never taken for no token.
+KEPT_EMPTY = frozenset({"ADMIN_TOKEN"})
 
 
 class SettingsError(ValueError):
@@ -42,6 +46,9 @@ class Settings:
     log_level: str = "warning"
     state_file: str | None = None  # SQLite: tasks, credentials, faults, uploads outlive a restart
     admin_token: str | None = None  # lets non-loopback clients use the admin API (X-Mock-Admin-Token)
+    # Host names the admin API answers besides loopback, the bind address and public_url's host:
+    # a name, ".domain" (it and its subdomains) or "*" (any)
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.remote_images not in POLICIES:
@@ -50,6 +57,23 @@ class Settings:
             raise SettingsError("speed must be >= 0")
         if not 0 <= self.port <= 65535:
             raise SettingsError("port must be 0..65535")
+        if self.admin_token is not None:
+            self._check_token(self.admin_token)
+        if isinstance(self.allowed_hosts, str) or not all(isinstance(h, str) for h in self.allowed_hosts):
+            raise SettingsError("allowed_hosts is a list of host names")
+        object.__setattr__(self, "allowed_hosts", tuple(host_pattern(h) for h in self.allowed_hosts))
+
+    @staticmethod
+    def _check_token(token: object) -> None:
+        if not isinstance(token, str):
+            raise SettingsError("admin_token is a string")
+        if not token.strip():
+            # `--admin-token "$TOKEN"` with TOKEN unset: an empty token would match a request
+            # that sends none, opening the admin API to every client on the network.
+            raise SettingsError(
+                "admin_token is empty (--admin-token, TRYON_MOCK_ADMIN_TOKEN or admin_token in the "
+                "config file): give a token, or none to keep the admin API to loopback clients"
+            )
 
     def with_changes(self, changes: Mapping[str, Any]) -> Settings:
         """A copy with config-style changes applied (``progress`` and ``timing`` go into timing)."""
@@ -63,6 +87,8 @@ class Settings:
             changes["options"] = _merge_options(self.options, changes["options"])
         if "vendors" in changes and changes["vendors"] is not None:
             changes["vendors"] = tuple(changes["vendors"])
+        if isinstance(changes.get("allowed_hosts"), list):
+            changes["allowed_hosts"] = tuple(changes["allowed_hosts"])
         known = {f.name for f in fields(self)} - {"timing"}
         unknown = set(changes) - known
         if unknown:
@@ -80,6 +106,29 @@ def _merge_options(old: Mapping[str, Mapping[str, str]], new: Any) -> dict[str, 
     for vendor, values in new.items():
         merged.setdefault(vendor, {}).update(values)
     return merged
+
+
+def host_pattern(text: str) -> str:
+    """An allowed host as the admin API compares it: lower case, no trailing dot, an IPv6
+    address without brackets; SettingsError for anything with a scheme, a port or a path."""
+    name = text.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name.startswith("*."):
+        name = name[1:]
+    name = name.rstrip(".") if name != "." else name
+    bad = not name or name == "." or any(c in name for c in "/@?# \t[]") or ("*" in name and name != "*")
+    if not bad and ":" in name:
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError:
+            bad = True
+    if bad:
+        raise SettingsError(
+            f"allowed host {text!r}: give a host name, .domain (it and its subdomains) or *, "
+            "without scheme, port or path"
+        )
+    return name
 
 
 def parse_option(text: str) -> dict[str, dict[str, str]]:
@@ -115,11 +164,12 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOG_LEVEL": ("log_level", str),
         "ADMIN_TOKEN": ("admin_token", str),
         "STATE_FILE": ("state_file", str),
+        "ALLOWED_HOSTS": ("allowed_hosts", lambda v: tuple(h for h in v.replace(",", " ").split() if h)),
     }
     changes: dict[str, Any] = {}
     for suffix, (name, cast) in casts.items():
         value = environ.get(ENV_PREFIX + suffix)
-        if value:
+        if value or (value is not None and suffix in KEPT_EMPTY):
             try:
                 changes[name] = cast(value)
             except ValueError as exc:

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 import contracts
 from mock_server import Settings, assets, create_app, scenario
 from mock_server.settings import from_env
+from mock_server.state import MockState
 from tests.helpers import DashScopeCaller, asset
 
 DS = contracts.load("dashscope")
@@ -204,9 +205,10 @@ def test_uploads_are_bounded(client: TestClient) -> None:
 
 
 def test_admin_rejects_non_json(client: TestClient) -> None:
-    assert client.post("/_mock/faults", content=b"{").status_code == 400
-    assert client.post("/_mock/credentials", content=b"[1]").status_code == 400
-    assert client.post("/_mock/reset", content=b"nope").status_code == 400
+    declared = {"Content-Type": "application/json"}
+    assert client.post("/_mock/faults", content=b"{", headers=declared).status_code == 400
+    assert client.post("/_mock/credentials", content=b"[1]", headers=declared).status_code == 400
+    assert client.post("/_mock/reset", content=b"nope", headers=declared).status_code == 400
 
 
 def test_a_marker_on_a_mock_asset_url(ds: DashScopeCaller) -> None:
@@ -231,7 +233,7 @@ def test_the_control_routes_answer_only_loopback_without_a_token(method: str, pa
     remote = TestClient(app, client=REMOTE)
     refused = remote.request(method, path, json={})
     assert refused.status_code == 403 and "X-Mock-Admin-Token" in refused.json()["error"]
-    local = TestClient(app, client=("127.0.0.1", 40000))
+    local = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 40000))
     assert local.request(method, path, json={"error": "Throttling", "vendor": "dashscope"}).status_code < 300
 
 
@@ -246,7 +248,9 @@ def test_what_clients_read_stays_public_and_vendors_answer_anyone() -> None:
 
 def test_a_configured_token_opens_the_control_routes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYON_MOCK_ADMIN_TOKEN", "s3cret")
-    remote = TestClient(create_app(Settings().with_changes(from_env(os.environ))), client=REMOTE)
+    monkeypatch.setenv("TRYON_MOCK_PUBLIC_URL", "http://mock.ci:8000")  # the name clients use
+    app = create_app(Settings().with_changes(from_env(os.environ)))
+    remote = TestClient(app, base_url="http://mock.ci:8000", client=REMOTE)
     assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
     assert remote.get("/_mock/journal", headers={"X-Mock-Admin-Token": "guess"}).status_code == 403
     assert remote.get("/_mock/journal").status_code == 403
@@ -267,3 +271,19 @@ def test_assets_uploads_and_results_cannot_escape(client: TestClient, path: str)
     answer = client.get(path)
     assert answer.status_code in (403, 404)
     assert b"root:" not in answer.content and b"[project]" not in answer.content
+
+
+def test_a_credential_batch_that_does_not_fit_registers_nothing(client: TestClient, state: MockState) -> None:
+    """The store is bounded per vendor: a batch past the bound is refused whole, none of it kept."""
+    listed = len(client.get("/_mock/credentials").json()["dashscope"])
+    room = state.store.credentials.limit - listed - 1
+    fill = {"dashscope": [{"api_key": f"sk-fill-{i}"} for i in range(room)]}
+    assert client.post("/_mock/credentials", json=fill).status_code == 201
+    pair = {"dashscope": [{"api_key": "sk-first"}, {"api_key": "sk-second"}]}
+    refused = client.post("/_mock/credentials", json=pair)
+    assert refused.status_code == 400 and "at most" in refused.json()["error"]
+    keys = {c["api_key"] for c in client.get("/_mock/credentials").json()["dashscope"]}
+    assert "sk-first" not in keys and len(keys) == state.store.credentials.limit - 1
+    assert DashScopeCaller(client, "sk-first").submit().status_code == 401
+    again = {"dashscope": [{"api_key": "sk-fill-0", "tenant": "moved"}, {"api_key": "sk-first"}]}
+    assert client.post("/_mock/credentials", json=again).status_code == 201, "a known key takes no room"

@@ -38,13 +38,17 @@ def command() -> list[str]:
 
 
 def clean_env() -> dict[str, str]:
-    """No TRYON_MOCK_* settings and no proxies leak in from the caller's environment."""
+    """No TRYON_MOCK_* settings and no proxies leak in from the caller's environment; the package
+    is this checkout's."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("TRYON_MOCK_") and k.lower() not in {"http_proxy", "https_proxy", "all_proxy"}
     }
     env["PYTHONUNBUFFERED"] = "1"
+    # The checkout under test, not whichever one the environment's editable install points at
+    # (the commands run in a temporary directory).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -123,14 +127,15 @@ def serve(*args: str, cwd: Path) -> Iterator[Served]:
     assert proc.returncode in (0, -signal.SIGTERM), (proc.returncode, stderr)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A command that must end by itself (the timeout kills it if it starts serving instead)."""
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A command that must end by itself (the timeout kills it if it starts serving instead);
+    ``env`` adds variables to the clean environment."""
     return subprocess.run(
         [*command(), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=clean_env(),
+        env={**clean_env(), **(env or {})},
         timeout=EXIT_TIMEOUT,
         check=False,
     )
@@ -207,6 +212,8 @@ def test_scenario_flag_throttles_the_first_submits(tmp_path: Path, http: httpx.C
         ["--scenario", "nope"],
         ["--speed", "-1"],
         ["--option", "dashscope-refiner_result"],
+        ["--allowed-host", "http://mock.test/"],
+        ["--allowed-host", "mock.test:8000"],
     ],
 )
 def test_bad_flag_value_exits_2_without_serving(tmp_path: Path, flags: list[str]) -> None:
@@ -255,6 +262,40 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2, done
     assert done.stderr.startswith("tryon-mock: cannot read config")
     assert "serving on" not in done.stdout
+
+
+@pytest.mark.parametrize("source", ["flag", "variable", "config"])
+@pytest.mark.parametrize("token", ["", " \t"])
+def test_an_empty_admin_token_is_refused_at_start(tmp_path: Path, source: str, token: str) -> None:
+    """``--admin-token "$TOKEN"`` with TOKEN unset: an empty token would match a request without
+    the header, opening the admin API (credentials, reset) to every client on the network."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"admin_token": token}))
+    flags = {"flag": ["--admin-token", token], "variable": [], "config": ["--config", str(config)]}[source]
+    env = {"TRYON_MOCK_ADMIN_TOKEN": token} if source == "variable" else {}
+    done = run("serve", "--port", "0", *flags, cwd=tmp_path, env=env)
+    assert "serving on" not in done.stdout
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("tryon-mock: admin_token is empty"), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_the_admin_api_answers_the_names_the_flags_give(tmp_path: Path, http: httpx.Client) -> None:
+    """Loopback names, --public-url's host and each --allowed-host; not a rebound name."""
+    public = "http://pub.test:9000"
+    args = ["--allowed-host", "mock.test", "--allowed-host", ".ci.test", "--public-url", public]
+    with serve(*args, cwd=tmp_path) as server:
+        for host in ("mock.test:8000", "runner.ci.test", "pub.test:9000", "localhost"):
+            answer = http.get(f"{server.url}/_mock/credentials", headers={"Host": host})
+            assert answer.status_code == 200, (host, answer.text)
+        rebound = http.get(f"{server.url}/_mock/credentials", headers={"Host": "rebind.evil.example"})
+        assert rebound.status_code == 403 and DEFAULT_KEY not in rebound.text
+        page = {"Origin": public, "Host": "127.0.0.1"}
+        assert http.post(f"{server.url}/_mock/clock", json={}, headers=page).status_code == 200
+        assert (
+            http.post(f"{server.url}/_mock/clock", json={}, headers={"Origin": "http://x.test"}).status_code
+            == 403
+        )
 
 
 def test_scenarios_lists_every_scenario_file(tmp_path: Path) -> None:

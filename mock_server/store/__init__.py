@@ -5,8 +5,9 @@ Every part is read and changed only through these methods; nobody reaches into a
 Each method is a coroutine, so that an implementation may talk to a server; the memory parts
 answer without suspending. Where a vendor is atomic the interface is too: ``Nonces.take`` accepts
 a nonce once, ``Quotas.take`` spends only units that are left, ``RateWindows.allow`` counts and
-decides in one step, ``FaultRules.pick`` counts a rule's firing with its decision, and
-``Tasks.poll`` counts a poll with its read.
+decides in one step, ``FaultRules.pick`` counts a rule's firing with its decision,
+``Tasks.poll`` counts a poll with its read, and ``Credentials.load`` keeps a batch whole or not
+at all.
 
 What stays per process is not here: caches of image facts and verdicts, drawn result images and
 shared timelines (each is rebuilt from what is here), and the clock's reading (``clock``).
@@ -101,7 +102,13 @@ class RateWindows(Protocol):
 
 
 class Credentials(Protocol):
-    async def load(self, doc: Any) -> list[str]: ...
+    limit: int  # credentials per vendor
+
+    async def load(self, doc: Any) -> list[str]:
+        """Register a batch all or nothing: a batch with a bad entry, or more new keys than a
+        vendor has room for, changes nothing (CredentialError)."""
+        ...
+
     async def get(self, vendor: str, key: str) -> Credential | None: ...
     async def forget(self, tenant: str) -> int: ...
     async def all(self) -> list[Credential]: ...

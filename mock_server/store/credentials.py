@@ -65,14 +65,19 @@ class MemoryCredentials:
         self._by_vendor: dict[str, dict[str, Credential]] = {name: {} for name in contracts}
 
     async def load(self, doc: Any) -> list[str]:
-        """Register ``{"vendor": [credential, ...]}``: every entry is checked before any is kept.
-        Returns each one's tenant."""
+        """Register ``{"vendor": [credential, ...]}``, all or nothing: every entry is checked, and
+        the new keys counted against each vendor's bound, before any is kept. Returns each one's
+        tenant."""
         made = check(self._contracts, doc)
+        new: dict[str, set[str]] = {}
         for key, credential in made:
-            store = self._by_vendor[credential.vendor]
-            if key not in store and len(store) >= self.limit:
-                raise CredentialError(f"at most {self.limit} {credential.vendor} credentials")
-            store[key] = credential
+            if key not in self._by_vendor[credential.vendor]:
+                new.setdefault(credential.vendor, set()).add(key)
+        for vendor, keys in new.items():
+            if len(self._by_vendor[vendor]) + len(keys) > self.limit:
+                raise CredentialError(f"at most {self.limit} {vendor} credentials")
+        for key, credential in made:
+            self._by_vendor[credential.vendor][key] = credential
         return [credential.tenant for _, credential in made]
 
     async def get(self, vendor: str, key: str) -> Credential | None:
