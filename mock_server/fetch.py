@@ -6,6 +6,9 @@
 - Other hosts follow the ``remote_images`` policy: ``synthesize`` (default: a stand-in sample
   image for the role, so production-like URLs work offline), ``reject`` (unreachable), or
   ``fetch`` (a guarded fetch that refuses private, link-local and metadata addresses).
+
+A URL of more than ``URL_CHARS`` characters is unreachable, whatever its host: it is never
+parsed, fetched or cached. The parsed URLs are cached, bounded in entries and bytes.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import SplitResult, urlsplit
 
 import anyio
 import httpx
 
 from mock_server import assets
+from mock_server.bounded import Bounded
 
 POLICIES = ("synthesize", "reject", "fetch")
 STAND_INS = {
@@ -32,6 +35,8 @@ STAND_INS = {
     "image": "person.png",
 }
 UNREACHABLE, TIMEOUT = "unreachable", "timeout"
+URL_CHARS = 8192  # the longest image URL read
+SPLITS, SPLIT_BYTES = 4096, 4 * 1024 * 1024  # parsed URLs kept: entries, and bytes
 
 Internal = Callable[[str, str, str | None], Awaitable[bytes | None]]  # (rest of path, query, tenant)
 
@@ -64,6 +69,10 @@ class Fetcher:
         self._internal: dict[str, Internal] = {}
         self._private: set[str] = set()
         self._schemes: dict[str, Internal] = {}
+        # the same image URLs come again and again; each URL is held twice (the key, the parts)
+        self._splits: Bounded[str, SplitResult] = Bounded(
+            SPLITS, max_bytes=SPLIT_BYTES, weigh=lambda url, _: 2 * len(url) + 400
+        )
 
     def mount(self, prefix: str, source: Internal, private: bool = False) -> None:
         """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``;
@@ -79,7 +88,7 @@ class Fetcher:
 
     def private(self, url: str) -> bool:
         """Whether an internal source that answers per tenant serves ``url``."""
-        parts = _split(url)
+        parts = self._split(url)
         if parts is None:
             return False
         return parts.scheme in self._schemes or parts.path.startswith(tuple(self._private))
@@ -91,7 +100,7 @@ class Fetcher:
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
-        parts = _split(url)
+        parts = self._split(url)
         if parts is None:
             return Fetched(None, UNREACHABLE)
         host = parts.hostname or ""
@@ -111,6 +120,21 @@ class Fetcher:
         if not await _public(host, _port(parts)):
             return Fetched(None, UNREACHABLE)
         return await self._download(url)
+
+    def clear(self) -> None:
+        """Forget the parsed URLs."""
+        self._splits.clear()
+
+    def _split(self, url: str) -> SplitResult | None:
+        """The URL's parts (cached), or None for one too long or that no URL parser accepts."""
+        if len(url) > URL_CHARS:
+            return None
+        parts = self._splits.get(url)
+        if parts is None:
+            parts = _split(url)
+            if parts is not None:
+                self._splits.put(url, parts)
+        return parts
 
     async def _local(self, url: str, parts: SplitResult, tenant: str | None) -> Fetched:
         """A URL on this machine: an internal source's, else (on a loopback host) downloaded."""
@@ -144,7 +168,6 @@ class Fetcher:
             return Fetched(None, UNREACHABLE)
 
 
-@lru_cache(maxsize=4096)  # the same image URLs come again and again
 def _split(url: str) -> SplitResult | None:
     """The URL's parts, or None for text no URL parser accepts (a bad IPv6 host, a bad port)."""
     try:

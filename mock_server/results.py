@@ -85,7 +85,9 @@ class ResultImages:
         self.tasks = tasks
         self.fetcher = fetcher
         self.clock = clock
-        self._cache: Bounded[str, bytes] = Bounded(CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=len)
+        self._cache: Bounded[str, bytes] = Bounded(
+            CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=lambda key, png: len(key) + len(png)
+        )
 
     # -- links -----------------------------------------------------------------------------------
 

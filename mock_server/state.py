@@ -91,10 +91,13 @@ class MockState:
         return (await self.store.timings.get(tenant)).result_ttl(contract.result_ttl_seconds)
 
     async def reset(self, tenant: str | None = None) -> None:
-        """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, or all."""
+        """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, and what
+        the image caches keep for it; or all of it, and every per-process cache."""
         await self.store.reset(tenant)
+        self.images.clear(tenant)
         if tenant is None:
             self.results.clear()
+            self.fetcher.clear()
 
     # -- internal image sources ----------------------------------------------------------------
 

@@ -9,9 +9,15 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+import contracts
 from contracts.verify.documents import journal_problems
+from mock_server.fetch import URL_CHARS
 from mock_server.store.journal import PARAM_CHARS
-from tests.helpers import DashScopeCaller
+from tests.aidge_rig import Aidge, item, refused
+from tests.damo_rig import DamoCaller, assert_backend_error, sub_task
+from tests.helpers import DashScopeCaller, person_on
+
+DS, DAMO, AIDGE = (contracts.load(v) for v in ("dashscope", "damo", "aidge"))
 
 MB = 1024 * 1024
 
@@ -58,3 +64,49 @@ def test_a_large_requests_many_values_are_kept_as_the_bodys_head_and_size(
         entry["params"]["$cut"].startswith('{"model":"aitryon"')
         and len(entry["params"]["$cut"]) == PARAM_CHARS
     )
+
+
+# -- image URLs and the caches keyed by them ----------------------------------------------------------
+
+
+def url_of(length: int) -> str:
+    """An image URL on another host (a stand-in sample image) of exactly ``length`` characters."""
+    start = "https://img.example.com/p.png?pad="
+    return start + "a" * (length - len(start))
+
+
+def test_an_image_url_past_its_length_is_the_vendors_unreachable_image(
+    ds: DashScopeCaller, damo: DamoCaller, aidge: Aidge
+) -> None:
+    """A URL of URL_CHARS characters is read; one character more is refused as each vendor
+    refuses an image it cannot download: DashScope's task fails with InvalidURL, DAMO answers
+    its invalid-URL row at the submit, Aidge its download failure."""
+    longest, too_long = url_of(URL_CHARS), url_of(URL_CHARS + 1)
+    read, refused_task = ds.task_id(inputs=person_on(longest)), ds.task_id(inputs=person_on(too_long))
+    ds.advance(3600)
+    assert ds.output(read)["task_status"] == DS.lifecycle.succeeded
+    assert ds.output(refused_task)["code"] == DS.trigger("image.unreachable").code
+
+    assert damo.submit([sub_task(tops_image=longest)]).status_code == 200
+    assert_backend_error(damo.submit([sub_task(tops_image=too_long)]), DAMO.trigger("image.url"))
+
+    garment = item()
+    garment["clothesList"][0]["imageUrl"] = too_long
+    refused(aidge.submit([garment]), AIDGE.trigger("image.unreachable"))
+
+
+def test_a_reset_empties_the_image_caches(ds: DashScopeCaller) -> None:
+    """What the image caches learned of an upload goes with the upload: after the tenant's reset,
+    and after a reset of everything, the same upload URL reads as the unreachable image it now is
+    (not as the cached verdict of the image it was)."""
+    png = ds.client.get("/_mock/assets/person.png").content
+    unreachable = DS.trigger("image.unreachable").code
+    for reset, owner in (({"tenant": ds.key}, ds.key), ({}, None)):
+        params = {"tenant": owner} if owner else {}
+        url = ds.client.post("/_mock/uploads", params=params, content=png).json()["url"]
+        before = ds.task_id(inputs=person_on(url))
+        ds.client.post("/_mock/reset", json=reset).raise_for_status()
+        after = ds.task_id(inputs=person_on(url))
+        ds.advance(3600)
+        assert ds.output(after)["code"] == unreachable, reset
+        assert before != after
