@@ -304,7 +304,7 @@ class Admin:
                 raise AdminError(f"an upload holds at most {limit} bytes", 413)
         if not data:
             raise AdminError("send the image bytes as the request body")
-        facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
+        facts = await anyio.to_thread.run_sync(images.inspect, bytes(data), limiter=self.state.images.decodes)
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
         item = await self.store.uploads.put(
             Upload(

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 import contracts
 from contracts.verify import command as verify_command
-from mock_server import openapi, persistence, protocol, scenario
+from mock_server import images, openapi, persistence, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import StateFile
 from mock_server.settings import Settings, SettingsError, load, parse_option
@@ -77,6 +77,7 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     # are in bench/README.md, "What makes the mock fast").
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    images.limit_pillow()  # a process of its own: Pillow refuses what the mock would not decode
     file: StateFile | None = getattr(app.state, "state_file", None)
     try:
         _Server(config, app.state.mock, out, file).run()

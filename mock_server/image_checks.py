@@ -27,6 +27,7 @@ from mock_server.fetch import URL_CHARS, Fetcher
 
 KEPT = 512  # facts, and verdicts, kept
 KEPT_BYTES = 4 * 1024 * 1024  # of facts, and of verdicts
+DECODES = 2  # images decoded at once (each in a worker thread; one can hold a few hundred MB)
 ENTRY_BYTES = 400  # about what a cached entry holds besides its URLs
 CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Chinese characters and punctuation
 # What each way an image can fail is, as a situation the contracts map to their errors.
@@ -57,6 +58,9 @@ class ImageCheck(NamedTuple):
 class ImageChecker:
     def __init__(self, fetcher: Fetcher, kept: int = KEPT) -> None:
         self.fetcher = fetcher
+        # every decode of a client's image in this state waits for one of these (admin uploads and
+        # result drawings too): what decodes hold at once is bounded, whatever the traffic
+        self.decodes = anyio.CapacityLimiter(DECODES)
         self._facts: Bounded[tuple[str | None, str, str], images.ImageFacts] = Bounded(
             kept, max_bytes=KEPT_BYTES, weigh=lambda key, _: len(key[1]) + ENTRY_BYTES
         )
@@ -93,18 +97,18 @@ class ImageChecker:
         return checked
 
     async def facts(
-        self, url: str, role: str, own_host: str, tenant: str | None
+        self, url: str, role: str, own_host: str, tenant: str | None, limits: images.Limits
     ) -> tuple[images.ImageFacts | None, str]:
-        """What an image shows in this role, cached per URL and role; else why it could not be
-        read."""
+        """What an image shows in this role, enough to check it against ``limits``, cached per URL
+        and role; else why it could not be read."""
         key = self._facts_key(url, role, tenant)
         cached = self._facts.touch(key)
-        if cached is not None:
+        if cached is not None and images.judged(cached, limits):
             return cached, ""
         fetched = await self.fetcher.get(url, role, own_host, tenant)
         if fetched.data is None:
             return None, fetched.failure or "unreachable"
-        found = await anyio.to_thread.run_sync(images.inspect, fetched.data)
+        found = await anyio.to_thread.run_sync(images.inspect, fetched.data, limits, limiter=self.decodes)
         if fetched.cacheable:
             self._facts.put(key, found)
         return found, ""
@@ -147,7 +151,7 @@ class ImageChecker:
                 return ImageCheck(contract.trigger("image.url"), facts, urls)
             if not stored and self.fetcher.stored(url):
                 return ImageCheck(contract.trigger("image.unreachable"), facts, urls)
-            found, failure = await self.facts(url, item.role, own_host, tenant)
+            found, failure = await self.facts(url, item.role, own_host, tenant, item.limits)
             if found is None:
                 return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts, urls)
             kind = images.check(found, item.limits, item.persons)

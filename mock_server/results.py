@@ -80,11 +80,14 @@ def gmt(epoch: float) -> str:
 class ResultImages:
     """Links to result images, and the images themselves."""
 
-    def __init__(self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock) -> None:
+    def __init__(
+        self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock, decodes: anyio.CapacityLimiter
+    ) -> None:
         self.recipes = recipes
         self.tasks = tasks
         self.fetcher = fetcher
         self.clock = clock
+        self.decodes = decodes  # drawing decodes the inputs: it waits its turn with the checks
         self._cache: Bounded[str, bytes] = Bounded(
             CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=lambda key, png: len(key) + len(png)
         )
@@ -152,10 +155,12 @@ class ResultImages:
         if recipe.kind == "tryon":
             garments = [await self._bytes(g, "garment", recipe) for g in recipe.garments]
             data = await anyio.to_thread.run_sync(
-                render.render_tryon, base, garments, recipe.size, recipe.label
+                render.render_tryon, base, garments, recipe.size, recipe.label, limiter=self.decodes
             )
         else:
-            parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
+            parsing, crop, _ = await anyio.to_thread.run_sync(
+                render.render_parsing, base, recipe.part, limiter=self.decodes
+            )
             data = parsing if recipe.kind == "parsing" else crop
         self._cache.put(key, data)
         return data
@@ -164,7 +169,9 @@ class ResultImages:
         """Segment one garment part now (a synchronous vendor call): keep both recipes, and both
         images; the part's bounding box."""
         data = await self._bytes(recipe.base, "image", recipe)
-        parsing, crop, box = await anyio.to_thread.run_sync(render.render_parsing, data, recipe.part)
+        parsing, crop, box = await anyio.to_thread.run_sync(
+            render.render_parsing, data, recipe.part, limiter=self.decodes
+        )
         for key, kind, image in ((keys[0], "parsing", parsing), (keys[1], "crop", crop)):
             await self.recipes.add(key, recipe._replace(kind=kind))
             self._cache.put(key, image)

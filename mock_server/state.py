@@ -56,7 +56,9 @@ class MockState:
             on_forget=self._forget,
         )
         self.images = ImageChecker(self.fetcher)
-        self.results = ResultImages(self.store.recipes, self.store.tasks, self.fetcher, self.clock)
+        self.results = ResultImages(
+            self.store.recipes, self.store.tasks, self.fetcher, self.clock, self.images.decodes
+        )
         self.fetcher.mount(ASSETS, _asset)
         self.fetcher.mount(UPLOADS, self._upload, private=True)
         self.fetcher.mount(RESULTS, self.results.served)

@@ -5,8 +5,10 @@ and an image whose header declares too many pixels is refused before it is decod
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from PIL import Image
 from starlette.testclient import TestClient
 
 import contracts
@@ -110,3 +112,17 @@ def test_a_reset_empties_the_image_caches(ds: DashScopeCaller) -> None:
         ds.advance(3600)
         assert ds.output(after)["code"] == unreachable, reset
         assert before != after
+
+
+# -- decoding ---------------------------------------------------------------------------------------
+
+
+def test_more_pixels_than_the_mock_decodes_is_too_large_a_side_where_no_side_is_documented(
+    damo: DamoCaller,
+) -> None:
+    """DAMO documents no largest side: a 9000 x 9000 model photo (76 KB of PNG, 81 M pixels) is
+    over what the mock decodes (6500 x 6500), and answers DAMO's own size error at the submit."""
+    buf = io.BytesIO()
+    Image.new("L", (9000, 9000), 40).save(buf, "PNG")
+    url = damo.client.post("/_mock/uploads", content=buf.getvalue()).json()["url"]
+    assert_backend_error(damo.submit([{**sub_task(), "model_image": url}]), DAMO.trigger("image.side"))
