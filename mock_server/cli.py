@@ -61,8 +61,11 @@ class _Server(uvicorn.Server):
             print(await banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
 
     async def shutdown(self, sockets: Any = None) -> None:
-        """After the connections have closed, save the state a last time (uvicorn re-raises the
-        stopping signal once ``serve`` returns, so this is the last moment that runs)."""
+        """End the image fetches under way (uvicorn waits for the requests in flight, and one
+        waiting on a slow image server would hold the stop up to the fetch deadline); after the
+        connections have closed, save the state a last time (uvicorn re-raises the stopping
+        signal once ``serve`` returns, so this is the last moment that runs)."""
+        self.mock_state.fetcher.close()
         await super().shutdown(sockets)
         if self.saver is not None:
             self.saver.cancel()

@@ -7,8 +7,10 @@
   image for the role, so production-like URLs work offline), ``reject`` (unreachable), or
   ``fetch`` (a guarded fetch that refuses private, link-local and metadata addresses).
 
-A URL of more than ``URL_CHARS`` characters is unreachable, whatever its host: it is never
-parsed, fetched or cached. The parsed URLs are cached, bounded in entries and bytes.
+Every fetch, wherever it goes (the mock's own URLs too), has one deadline in all, ``timeout``
+seconds, and ends when the server stops (``close``). A URL of more than ``URL_CHARS`` characters
+is unreachable, whatever its host: it is never parsed, fetched or cached. The parsed URLs are
+cached, bounded in entries and bytes.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Fetcher:
         self._internal: dict[str, Internal] = {}
         self._private: set[str] = set()
         self._schemes: dict[str, Internal] = {}
+        self._fetching: set[anyio.CancelScope] = set()  # the fetches under way (close ends them)
+        self._closed = False
         # the same image URLs come again and again; each URL is held twice (the key, the parts)
         self._splits: Bounded[str, SplitResult] = Bounded(
             SPLITS, max_bytes=SPLIT_BYTES, weigh=lambda url, _: 2 * len(url) + 400
@@ -99,7 +103,28 @@ class Fetcher:
         return bool(sep) and scheme in self._schemes
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
-        """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
+        """The bytes of an image URL; internal sources see the asking tenant (uploads are its own).
+        Within ``timeout`` seconds in all (httpx's timeout is per read: a server that drips its
+        answer a byte at a time would hold the request as long as it liked), and cut short when
+        the server stops (``close``): then it fails as a download that timed out."""
+        with anyio.CancelScope(deadline=anyio.current_time() + self.timeout) as scope:
+            self._fetching.add(scope)
+            if self._closed:
+                scope.cancel()
+            try:
+                return await self._get(url, role, own_host, tenant)
+            finally:
+                self._fetching.discard(scope)
+        return Fetched(None, TIMEOUT)
+
+    def close(self) -> None:
+        """The server stops: every fetch under way ends now, and any other at once (what the
+        requests waiting on them answer is the vendor's download timeout)."""
+        self._closed = True
+        for scope in list(self._fetching):
+            scope.cancel()
+
+    async def _get(self, url: str, role: str, own_host: str, tenant: str | None) -> Fetched:
         parts = self._split(url)
         if parts is None:
             return Fetched(None, UNREACHABLE)
