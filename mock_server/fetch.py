@@ -20,7 +20,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import anyio
 import httpx
@@ -38,6 +38,7 @@ STAND_INS = {
 }
 UNREACHABLE, TIMEOUT = "unreachable", "timeout"
 URL_CHARS = 8192  # the longest image URL read
+MOCK = "/_mock/"  # the mock's own paths: what no internal source serves is not downloaded
 SPLITS, SPLIT_BYTES = 4096, 4 * 1024 * 1024  # parsed URLs kept: entries, and bytes
 
 Internal = Callable[[str, str, str | None], Awaitable[bytes | None]]  # (rest of path, query, tenant)
@@ -98,9 +99,9 @@ class Fetcher:
         return parts.scheme in self._schemes or parts.path.startswith(tuple(self._private))
 
     def stored(self, url: str) -> bool:
-        """Whether ``url`` names a file in a vendor's own storage (a mounted scheme)."""
-        scheme, sep, _ = url.partition("://")
-        return bool(sep) and scheme in self._schemes
+        """Whether ``url`` names a file in a vendor's own storage (a mounted scheme, in any case)."""
+        parts = self._split(url)
+        return parts is not None and parts.scheme in self._schemes
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
         """The bytes of an image URL; internal sources see the asking tenant (uploads are its own).
@@ -167,8 +168,8 @@ class Fetcher:
             if parts.path.startswith(prefix):
                 data = await source(parts.path[len(prefix) :], parts.query, tenant)
                 return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
-        if not is_loopback_host(parts.hostname or ""):
-            return Fetched(None, UNREACHABLE)
+        if not is_loopback_host(parts.hostname or "") or parts.path.startswith(MOCK):
+            return Fetched(None, UNREACHABLE)  # the mock's own API is no image, nor a way round
         return await self._download(url)
 
     async def _download(self, url: str) -> Fetched:
@@ -194,13 +195,31 @@ class Fetcher:
 
 
 def _split(url: str) -> SplitResult | None:
-    """The URL's parts, or None for text no URL parser accepts (a bad IPv6 host, a bad port)."""
+    """The URL's parts, its path as a server routes it: percent-decoded (as uvicorn decodes it),
+    without dot segments (as httpx drops them before sending) or repeated slashes; None for text
+    no URL parser accepts (a bad IPv6 host, a bad port). So ``/_mock/%75ploads/<id>`` and
+    ``/_mock/assets/../uploads/<id>`` are the upload they name, read only by its tenant."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises for a port that is not a number in range
     except ValueError:
         return None
-    return parts
+    return parts._replace(path=_routed(parts.path))
+
+
+def _routed(path: str) -> str:
+    if "%" not in path and "/." not in path and "//" not in path:  # the usual image URL
+        return path
+    segments: list[str] = []
+    names = unquote(path).split("/")
+    for name in names:
+        if name == "..":
+            if segments:
+                segments.pop()
+        elif name not in (".", ""):
+            segments.append(name)
+    tail = "/" if names[-1] in ("", ".", "..") and segments else ""
+    return "/" + "/".join(segments) + tail
 
 
 def _port(parts: SplitResult) -> int:
