@@ -308,7 +308,7 @@ class Admin:
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
         item = await self.store.uploads.put(
             Upload(
-                id=self.state.ids.hex(24),
+                id=self.state.ids.capability_hex(24),  # its link is all it takes to read it
                 data=bytes(data),
                 tenant=request.query_params.get("tenant"),
                 media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream"),
