@@ -287,11 +287,11 @@ class Admin:
                 raise AdminError(f"an upload holds at most {limit} bytes", 413)
         if not data:
             raise AdminError("send the image bytes as the request body")
-        facts = await anyio.to_thread.run_sync(images.inspect, bytes(data))
+        facts = await anyio.to_thread.run_sync(images.inspect, bytes(data), limiter=self.state.images.decodes)
         ext = (facts.format or "bin").lower().replace("jpeg", "jpg")
         item = await self.store.uploads.put(
             Upload(
-                id=self.state.ids.hex(24),
+                id=self.state.ids.capability_hex(24),  # its link is all it takes to read it
                 data=bytes(data),
                 tenant=request.query_params.get("tenant"),
                 media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream"),

@@ -1,5 +1,6 @@
-"""``Bounded``: a mapping that keeps at most so many entries and, when told how to weigh them, at
-most so many bytes; the oldest leave first (or the least recently used, for readers that ``touch``).
+"""``Bounded``: a mapping that keeps at most so many entries and, when told how to weigh them (key
+and value: a key can be a client's long URL), at most so many bytes; the oldest leave first (or the
+least recently used, for readers that ``touch``).
 
 Every in-memory structure of the mock that grows with what clients send is one of these, so each
 has its bound stated where it is made.
@@ -16,7 +17,8 @@ V = TypeVar("V")
 
 
 class Bounded(Generic[K, V]):
-    """At most ``entries`` items, and at most ``max_bytes`` of their ``weigh``-t when given.
+    """At most ``entries`` items, and at most ``max_bytes`` of their weight when given:
+    ``weigh(key, value)``, about the bytes the item holds.
     ``on_evict`` hears of each item the bounds push out (not of those popped or cleared)."""
 
     __slots__ = ("_items", "_total", "entries", "max_bytes", "on_evict", "weigh")
@@ -26,7 +28,7 @@ class Bounded(Generic[K, V]):
         entries: int,
         *,
         max_bytes: int | None = None,
-        weigh: Callable[[V], int] | None = None,
+        weigh: Callable[[K, V], int] | None = None,
         on_evict: Callable[[K, V], None] | None = None,
     ) -> None:
         if (max_bytes is None) != (weigh is None):
@@ -75,7 +77,7 @@ class Bounded(Generic[K, V]):
                 self._evict()
             return
         self.pop(key)
-        weight = self.weigh(value)
+        weight = self.weigh(key, value)
         if self.max_bytes is not None and weight > self.max_bytes:
             return
         items[key] = value
@@ -87,14 +89,14 @@ class Bounded(Generic[K, V]):
         while len(items) > self.entries or (self.max_bytes is not None and self._total > self.max_bytes):
             old_key, old = items.popitem(last=False)
             if weigh is not None:
-                self._total -= weigh(old)
+                self._total -= weigh(old_key, old)
             if self.on_evict is not None:
                 self.on_evict(old_key, old)
 
     def pop(self, key: K) -> V | None:
         value = self._items.pop(key, None)
         if value is not None and self.weigh is not None:
-            self._total -= self.weigh(value)
+            self._total -= self.weigh(key, value)
         return value
 
     def oldest(self) -> tuple[K, V] | None:

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 import contracts
 from contracts.verify import command as verify_command
-from mock_server import openapi, persistence, protocol, scenario
+from mock_server import images, openapi, persistence, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import StateFile
 from mock_server.settings import Settings, SettingsError, load, parse_option
@@ -61,8 +61,11 @@ class _Server(uvicorn.Server):
             print(await banner(self.mock_state, f"http://{shown}:{port}"), file=self.out, flush=True)
 
     async def shutdown(self, sockets: Any = None) -> None:
-        """After the connections have closed, save the state a last time (uvicorn re-raises the
-        stopping signal once ``serve`` returns, so this is the last moment that runs)."""
+        """End the image fetches under way (uvicorn waits for the requests in flight, and one
+        waiting on a slow image server would hold the stop up to the fetch deadline); after the
+        connections have closed, save the state a last time (uvicorn re-raises the stopping
+        signal once ``serve`` returns, so this is the last moment that runs)."""
+        self.mock_state.fetcher.close()
         await super().shutdown(sockets)
         if self.saver is not None:
             self.saver.cancel()
@@ -77,6 +80,7 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     # are in bench/README.md, "What makes the mock fast").
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    images.limit_pillow()  # a process of its own: Pillow refuses what the mock would not decode
     file: StateFile | None = getattr(app.state, "state_file", None)
     try:
         _Server(config, app.state.mock, out, file).run()

@@ -6,6 +6,11 @@
 - Other hosts follow the ``remote_images`` policy: ``synthesize`` (default: a stand-in sample
   image for the role, so production-like URLs work offline), ``reject`` (unreachable), or
   ``fetch`` (a guarded fetch that refuses private, link-local and metadata addresses).
+
+Every fetch, wherever it goes (the mock's own URLs too), has one deadline in all, ``timeout``
+seconds, and ends when the server stops (``close``). A URL of more than ``URL_CHARS`` characters
+is unreachable, whatever its host: it is never parsed, fetched or cached. The parsed URLs are
+cached, bounded in entries and bytes.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import anyio
 import httpx
 
 from mock_server import assets
+from mock_server.bounded import Bounded
 
 POLICIES = ("synthesize", "reject", "fetch")
 STAND_INS = {
@@ -32,6 +37,9 @@ STAND_INS = {
     "image": "person.png",
 }
 UNREACHABLE, TIMEOUT = "unreachable", "timeout"
+URL_CHARS = 8192  # the longest image URL read
+MOCK = "/_mock/"  # the mock's own paths: what no internal source serves is not downloaded
+SPLITS, SPLIT_BYTES = 4096, 4 * 1024 * 1024  # parsed URLs kept: entries, and bytes
 
 Internal = Callable[[str, str, str | None], Awaitable[bytes | None]]  # (rest of path, query, tenant)
 
@@ -64,6 +72,12 @@ class Fetcher:
         self._internal: dict[str, Internal] = {}
         self._private: set[str] = set()
         self._schemes: dict[str, Internal] = {}
+        self._fetching: set[anyio.CancelScope] = set()  # the fetches under way (close ends them)
+        self._closed = False
+        # the same image URLs come again and again; each URL is held twice (the key, the parts)
+        self._splits: Bounded[str, SplitResult] = Bounded(
+            SPLITS, max_bytes=SPLIT_BYTES, weigh=lambda url, _: 2 * len(url) + 400
+        )
 
     def mount(self, prefix: str, source: Internal, private: bool = False) -> None:
         """Serve URLs whose path starts with ``prefix`` from ``source(rest_of_path, query, tenant)``;
@@ -79,19 +93,40 @@ class Fetcher:
 
     def private(self, url: str) -> bool:
         """Whether an internal source that answers per tenant serves ``url``."""
-        parts = _split(url)
+        parts = self._split(url)
         if parts is None:
             return False
         return parts.scheme in self._schemes or parts.path.startswith(tuple(self._private))
 
     def stored(self, url: str) -> bool:
-        """Whether ``url`` names a file in a vendor's own storage (a mounted scheme)."""
-        scheme, sep, _ = url.partition("://")
-        return bool(sep) and scheme in self._schemes
+        """Whether ``url`` names a file in a vendor's own storage (a mounted scheme, in any case)."""
+        parts = self._split(url)
+        return parts is not None and parts.scheme in self._schemes
 
     async def get(self, url: str, role: str, own_host: str = "", tenant: str | None = None) -> Fetched:
-        """The bytes of an image URL; internal sources see the asking tenant (uploads are its own)."""
-        parts = _split(url)
+        """The bytes of an image URL; internal sources see the asking tenant (uploads are its own).
+        Within ``timeout`` seconds in all (httpx's timeout is per read: a server that drips its
+        answer a byte at a time would hold the request as long as it liked), and cut short when
+        the server stops (``close``): then it fails as a download that timed out."""
+        with anyio.CancelScope(deadline=anyio.current_time() + self.timeout) as scope:
+            self._fetching.add(scope)
+            if self._closed:
+                scope.cancel()
+            try:
+                return await self._get(url, role, own_host, tenant)
+            finally:
+                self._fetching.discard(scope)
+        return Fetched(None, TIMEOUT)
+
+    def close(self) -> None:
+        """The server stops: every fetch under way ends now, and any other at once (what the
+        requests waiting on them answer is the vendor's download timeout)."""
+        self._closed = True
+        for scope in list(self._fetching):
+            scope.cancel()
+
+    async def _get(self, url: str, role: str, own_host: str, tenant: str | None) -> Fetched:
+        parts = self._split(url)
         if parts is None:
             return Fetched(None, UNREACHABLE)
         host = parts.hostname or ""
@@ -112,14 +147,29 @@ class Fetcher:
             return Fetched(None, UNREACHABLE)
         return await self._download(url)
 
+    def clear(self) -> None:
+        """Forget the parsed URLs."""
+        self._splits.clear()
+
+    def _split(self, url: str) -> SplitResult | None:
+        """The URL's parts (cached), or None for one too long or that no URL parser accepts."""
+        if len(url) > URL_CHARS:
+            return None
+        parts = self._splits.get(url)
+        if parts is None:
+            parts = _split(url)
+            if parts is not None:
+                self._splits.put(url, parts)
+        return parts
+
     async def _local(self, url: str, parts: SplitResult, tenant: str | None) -> Fetched:
         """A URL on this machine: an internal source's, else (on a loopback host) downloaded."""
         for prefix, source in self._internal.items():
             if parts.path.startswith(prefix):
                 data = await source(parts.path[len(prefix) :], parts.query, tenant)
                 return Fetched(data, None if data is not None else UNREACHABLE, cacheable=True)
-        if not is_loopback_host(parts.hostname or ""):
-            return Fetched(None, UNREACHABLE)
+        if not is_loopback_host(parts.hostname or "") or parts.path.startswith(MOCK):
+            return Fetched(None, UNREACHABLE)  # the mock's own API is no image, nor a way round
         return await self._download(url)
 
     async def _download(self, url: str) -> Fetched:
@@ -144,15 +194,32 @@ class Fetcher:
             return Fetched(None, UNREACHABLE)
 
 
-@lru_cache(maxsize=4096)  # the same image URLs come again and again
 def _split(url: str) -> SplitResult | None:
-    """The URL's parts, or None for text no URL parser accepts (a bad IPv6 host, a bad port)."""
+    """The URL's parts, its path as a server routes it: percent-decoded (as uvicorn decodes it),
+    without dot segments (as httpx drops them before sending) or repeated slashes; None for text
+    no URL parser accepts (a bad IPv6 host, a bad port). So ``/_mock/%75ploads/<id>`` and
+    ``/_mock/assets/../uploads/<id>`` are the upload they name, read only by its tenant."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises for a port that is not a number in range
     except ValueError:
         return None
-    return parts
+    return parts._replace(path=_routed(parts.path))
+
+
+def _routed(path: str) -> str:
+    if "%" not in path and "/." not in path and "//" not in path:  # the usual image URL
+        return path
+    segments: list[str] = []
+    names = unquote(path).split("/")
+    for name in names:
+        if name == "..":
+            if segments:
+                segments.pop()
+        elif name not in (".", ""):
+            segments.append(name)
+    tail = "/" if names[-1] in ("", ".", "..") and segments else ""
+    return "/" + "/".join(segments) + tail
 
 
 def _port(parts: SplitResult) -> int:

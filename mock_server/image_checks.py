@@ -1,7 +1,11 @@
 """Checking a request's images against its operation's documented limits, with two caches: what
 each image URL showed in each role (its facts), and the verdict on a whole request's URLs when every
-image in it was a cached fact (the same bytes give the same verdict). Both are per process and
-bounded.
+image in it was a cached fact (the same bytes give the same verdict). Both are per process,
+bounded in entries and in bytes (their keys hold clients' URLs), and emptied by a reset.
+
+An image URL of more than ``fetch.URL_CHARS`` characters is refused before anything else is done
+with it (the contract's ``image.url``, else ``image.unreachable``), and the task a vendor makes of
+the request (one that fails later) does not keep it.
 
 Facts are kept per URL *and role*: a URL on another host stands for the sample image of the role
 that asks (``fetch.STAND_INS``), so one URL used for every field (as DAMO's own example request
@@ -19,9 +23,12 @@ from contracts.model import Contract, ErrorCode, Operation, resolve_pointer
 from contracts.vocabulary import Situation
 from mock_server import images
 from mock_server.bounded import Bounded
-from mock_server.fetch import Fetcher
+from mock_server.fetch import URL_CHARS, Fetcher
 
 KEPT = 512  # facts, and verdicts, kept
+KEPT_BYTES = 4 * 1024 * 1024  # of facts, and of verdicts
+DECODES = 2  # images decoded at once (each in a worker thread; one can hold a few hundred MB)
+ENTRY_BYTES = 400  # about what a cached entry holds besides its URLs
 CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # Chinese characters and punctuation
 # What each way an image can fail is, as a situation the contracts map to their errors.
 SITUATIONS: Final[Mapping[str, Situation]] = {
@@ -51,8 +58,15 @@ class ImageCheck(NamedTuple):
 class ImageChecker:
     def __init__(self, fetcher: Fetcher, kept: int = KEPT) -> None:
         self.fetcher = fetcher
-        self._facts: Bounded[tuple[str | None, str, str], images.ImageFacts] = Bounded(kept)
-        self._checks: Bounded[tuple[Any, ...], ImageCheck] = Bounded(kept)
+        # every decode of a client's image in this state waits for one of these (admin uploads and
+        # result drawings too): what decodes hold at once is bounded, whatever the traffic
+        self.decodes = anyio.CapacityLimiter(DECODES)
+        self._facts: Bounded[tuple[str | None, str, str], images.ImageFacts] = Bounded(
+            kept, max_bytes=KEPT_BYTES, weigh=lambda key, _: len(key[1]) + ENTRY_BYTES
+        )
+        self._checks: Bounded[tuple[Any, ...], ImageCheck] = Bounded(
+            kept, max_bytes=KEPT_BYTES, weigh=_verdict_weight
+        )
 
     async def check(
         self,
@@ -70,7 +84,7 @@ class ImageChecker:
         image in it was a cached fact."""
         urls = tuple([resolve_pointer(doc, item.pointer) for item in operation.images])
         for u in urls:  # a loop, not any(): no generator on every submit
-            if u is not None and type(u) is not str:
+            if u is not None and (type(u) is not str or len(u) > URL_CHARS):  # never cached
                 return await self._check(contract, operation, urls, own_host, tenant, stored=stored)
         key = (contract.name, operation.name, urls, own_host, tenant, stored)
         kept = self._checks.get(key)
@@ -83,21 +97,30 @@ class ImageChecker:
         return checked
 
     async def facts(
-        self, url: str, role: str, own_host: str, tenant: str | None
+        self, url: str, role: str, own_host: str, tenant: str | None, limits: images.Limits
     ) -> tuple[images.ImageFacts | None, str]:
-        """What an image shows in this role, cached per URL and role; else why it could not be
-        read."""
+        """What an image shows in this role, enough to check it against ``limits``, cached per URL
+        and role; else why it could not be read."""
         key = self._facts_key(url, role, tenant)
         cached = self._facts.touch(key)
-        if cached is not None:
+        if cached is not None and images.judged(cached, limits):
             return cached, ""
         fetched = await self.fetcher.get(url, role, own_host, tenant)
         if fetched.data is None:
             return None, fetched.failure or "unreachable"
-        found = await anyio.to_thread.run_sync(images.inspect, fetched.data)
+        found = await anyio.to_thread.run_sync(images.inspect, fetched.data, limits, limiter=self.decodes)
         if fetched.cacheable:
             self._facts.put(key, found)
         return found, ""
+
+    def clear(self, tenant: str | None = None) -> None:
+        """Forget every fact and verdict, or those kept for one tenant (its uploads')."""
+        if tenant is None:
+            self._facts.clear()
+            self._checks.clear()
+        else:
+            self._facts.drop_where(lambda key, _: key[0] == tenant)
+            self._checks.drop_where(lambda key, _: key[4] == tenant)
 
     def _facts_key(self, url: str, role: str, tenant: str | None) -> tuple[str | None, str, str]:
         """Where an image's facts are cached: by URL and role (a stand-in depends on the role
@@ -118,11 +141,17 @@ class ImageChecker:
         for item, url in zip(operation.images, urls, strict=True):
             if not isinstance(url, str) or not url:
                 continue
+            if len(url) > URL_CHARS:
+                situation: Situation = (
+                    "image.url" if "image.url" in contract.triggers else "image.unreachable"
+                )
+                kept = tuple("" if u is url else u for u in urls)  # a failed task keeps no such URL
+                return ImageCheck(contract.trigger(situation), facts, kept)
             if item.limits.ascii_url and CJK.search(url):
                 return ImageCheck(contract.trigger("image.url"), facts, urls)
             if not stored and self.fetcher.stored(url):
                 return ImageCheck(contract.trigger("image.unreachable"), facts, urls)
-            found, failure = await self.facts(url, item.role, own_host, tenant)
+            found, failure = await self.facts(url, item.role, own_host, tenant, item.limits)
             if found is None:
                 return ImageCheck(contract.trigger(SITUATIONS.get(failure, "image.unreachable")), facts, urls)
             kind = images.check(found, item.limits, item.persons)
@@ -134,3 +163,10 @@ class ImageChecker:
             if len(sizes) > 1:
                 return ImageCheck(contract.trigger("image.size_mismatch"), facts, urls)
         return ImageCheck(None, facts, urls)
+
+
+def _verdict_weight(key: tuple[Any, ...], _: ImageCheck) -> int:
+    """About the bytes of a kept verdict: its URLs (the key's, which the verdict shares), host,
+    tenant, and the rest."""
+    urls, host, tenant = key[2], key[3], key[4]
+    return sum(len(u) for u in urls if u) + len(host) + len(tenant) + ENTRY_BYTES

@@ -8,6 +8,11 @@ how many people they show and which garments they contain:
 * JPEG/GIF: a comment ``tryon-mock:persons=1;tryon-mock:garments=upper``.
 
 Images without the metadata (real photos) are assumed to be fine.
+
+Pixels are decoded only when the header does not already refuse the image for its size: its
+format and sides are read first, and an image with a side over the limits it is checked against,
+or with more than ``MAX_PIXELS`` pixels, is judged on its header alone (nothing decoded). A decode needs
+about 3-4 bytes a pixel; ``image_checks`` bounds how many run at once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageFile, PngImagePlugin
 
 PERSONS_KEY = "tryon-mock:persons"
 GARMENTS_KEY = "tryon-mock:garments"
@@ -38,8 +43,9 @@ MULTI_PERSON = "multi_person"
 NOT_BINARY = "not_binary"
 CHECK_KINDS = (UNDECODABLE, FORMAT, BYTES, SMALL, SIDE, LIGHT, NOT_BINARY, NO_PERSON, MULTI_PERSON)
 
-#: Images with more pixels than this are not decoded (treated as bombs).
-MAX_PIXELS = 89_478_485
+#: Images with more pixels than this are not decoded: they answer as too large a side. The most
+#: any contract accepts is 6500 x 6500 (Aidge's pro garments); DAMO gives no largest side.
+MAX_PIXELS = 6500 * 6500
 
 # Raster formats we are willing to parse; keeps e.g. EPS (Ghostscript) out.
 _OPEN_FORMATS = (
@@ -73,6 +79,7 @@ class ImageFacts:
     persons: int | None
     garments: tuple[str, ...] | None
     binary: bool = False  # every pixel is 0 or 255 (in grey levels): a valid mask
+    header_only: bool = False  # read off the header, nothing decoded (the header refused it)
 
 
 class Limits(Protocol):
@@ -104,20 +111,53 @@ def _open_formats() -> tuple[str, ...]:
     return tuple(name for name in _OPEN_FORMATS if name in Image.OPEN)
 
 
-def open_image(data: bytes) -> Image.Image | None:
-    """Open and fully load ``data``; None if it is not a decodable image."""
-    try:
-        im = Image.open(io.BytesIO(data), formats=_open_formats())
-        if im.width * im.height > MAX_PIXELS:
+def limit_pillow() -> None:
+    """Set Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, 89 M pixels by
+    default) to the mock's: ``Image.open`` anywhere in the process then warns of an image over
+    ``MAX_PIXELS`` and refuses one over twice that. The mock's own reading does not depend on it
+    (``_header``); this is for a process of the mock's own (``tryon-mock serve``); a process the
+    mock only runs in (a test run through the pytest plugin) keeps its own setting."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def _header(data: bytes) -> ImageFile.ImageFile | None:
+    """The image in ``data`` with its header read and nothing decoded, or None when no allowed
+    format reads it. ``Image.open`` does the same, then refuses (or warns of) an image over
+    ``Image.MAX_IMAGE_PIXELS`` without saying its sides; the mock decides that itself, by the
+    sides, and answers with the vendor's size error."""
+    prefix = data[:16]
+    for name in _open_formats():
+        factory, accept = Image.OPEN[name]
+        try:
+            accepted = accept(prefix) if accept is not None else True
+            if not accepted or isinstance(accepted, str):  # a string: a warning, not this format
+                continue
+            return factory(io.BytesIO(data), "")
+        except (SyntaxError, IndexError, TypeError, struct.error):  # not this format after all
+            continue
+        except Exception:  # a reader that fails otherwise: undecodable
             return None
+    return None
+
+
+def _decode(im: ImageFile.ImageFile, data: bytes) -> Image.Image | None:
+    """The image loaded in full, or None when its pixels cannot be read."""
+    try:
         im.load()
     except Exception:  # any decoder failure means undecodable
-        return None
-    if im.width < 1 or im.height < 1:
         return None
     if im.format == "PNG" and not _png_complete(data):
         return None
     return im
+
+
+def open_image(data: bytes) -> Image.Image | None:
+    """Open and fully load ``data``; None if it is not a decodable image of at most
+    ``MAX_PIXELS`` pixels."""
+    im = _header(data)
+    if im is None or not 1 <= im.width * im.height <= MAX_PIXELS:
+        return None
+    return _decode(im, data)
 
 
 def _png_complete(data: bytes) -> bool:
@@ -142,26 +182,44 @@ def _png_complete(data: bytes) -> bool:
     return False
 
 
-def inspect(data: bytes) -> ImageFacts:
-    """Describe ``data``; never raises, whatever the bytes are."""
-    im = open_image(data)
-    if im is None or im.format is None:
-        return ImageFacts(None, 0, 0, len(data), None, None)
-    meta = read_metadata({str(k): v for k, v in im.info.items()})
+def inspect(data: bytes, limits: Limits | None = None) -> ImageFacts:
+    """Describe ``data``; never raises, whatever the bytes are. An image whose sides are over
+    those ``limits`` allow (when given), or that has more than ``MAX_PIXELS`` pixels, is described
+    by its header alone (``header_only``): that is all ``check`` needs to refuse it. (Other images
+    are decoded, even those the header refuses otherwise: undecodable comes first, and a small
+    image is cheap to decode.)"""
+    undecodable = ImageFacts(None, 0, 0, len(data), None, None)
+    im = _header(data)
+    if im is None or im.format is None or im.width < 1 or im.height < 1:
+        return undecodable
+    fmt = _FORMAT_ALIASES.get(im.format, im.format)
+    head = ImageFacts(fmt, im.width, im.height, len(data), None, None, header_only=True)
+    if _too_large(head, limits):
+        return head
+    decoded = _decode(im, data)
+    if decoded is None:
+        return undecodable
+    meta = read_metadata({str(k): v for k, v in decoded.info.items()})
     return ImageFacts(
-        format=_FORMAT_ALIASES.get(im.format, im.format),
-        width=im.width,
-        height=im.height,
+        format=fmt,
+        width=decoded.width,
+        height=decoded.height,
         size_bytes=len(data),
         persons=_parse_persons(meta.get(PERSONS_KEY)),
         garments=_parse_garments(meta.get(GARMENTS_KEY)),
-        binary=_binary(im),
+        binary=_binary(decoded),
     )
 
 
 def _binary(im: Image.Image) -> bool:
-    """True when the image holds only pure black and pure white (a 0/255 mask)."""
-    colours = im.convert("RGB").getcolors(maxcolors=2)
+    """True when the image holds only pure black and pure white (a 0/255 mask). Grey and RGB
+    images are read as they are (a copy of a large image would double what its check holds)."""
+    if im.mode == "1":
+        return True
+    if im.mode == "L":
+        greys = im.getcolors(maxcolors=2)
+        return greys is not None and all(c in (0, 255) for _, c in greys)
+    colours = (im if im.mode == "RGB" else im.convert("RGB")).getcolors(maxcolors=2)
     return colours is not None and all(c in ((0, 0, 0), (255, 255, 255)) for _, c in colours)
 
 
@@ -169,11 +227,11 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
     """Return the kind of the first failing check, or None if all pass."""
     if facts.format is None:
         return UNDECODABLE
-    if facts.format.upper() not in {name.upper() for name in limits.formats}:
-        return FORMAT
-    sized = _size_check(facts, limits)
-    if sized is not None:
-        return sized
+    refused = header_check(facts, limits)
+    if refused is not None:
+        return refused
+    if facts.header_only:  # never so: inspect decodes what the header does not refuse
+        return UNDECODABLE
     if limits.binary and not facts.binary:
         return NOT_BINARY
     if persons is None or facts.persons is None:
@@ -183,6 +241,40 @@ def check(facts: ImageFacts, limits: Limits, persons: int | None = None) -> str 
     if facts.persons > persons:
         return MULTI_PERSON
     return None
+
+
+def header_check(facts: ImageFacts, limits: Limits) -> str | None:
+    """The kind of the first failing check the header alone decides (format, file size, sides,
+    and more pixels than the mock decodes), or None."""
+    if facts.format is None:
+        return UNDECODABLE
+    if facts.format.upper() not in {name.upper() for name in limits.formats}:
+        return FORMAT
+    sized = _size_check(facts, limits)
+    if sized is not None:
+        return sized
+    if facts.width * facts.height > MAX_PIXELS:
+        return SIDE
+    return None
+
+
+def judged(facts: ImageFacts, limits: Limits) -> bool:
+    """Whether ``facts`` are enough to check an image against ``limits``: decoded, or read off a
+    header whose sides these limits refuse (facts kept from a check against other limits may not
+    be)."""
+    return not facts.header_only or _too_large(facts, limits)
+
+
+def _too_large(facts: ImageFacts, limits: Limits | None) -> bool:
+    """More pixels than the mock decodes, or a side over what ``limits`` allow: refused from the
+    header, before a decode that would hold 3-4 bytes a pixel."""
+    if facts.width * facts.height > MAX_PIXELS:
+        return True
+    return (
+        limits is not None
+        and limits.max_side is not None
+        and max(facts.width, facts.height) > limits.max_side
+    )
 
 
 def _size_check(facts: ImageFacts, limits: Limits) -> str | None:

@@ -29,6 +29,7 @@ ACCESS_KEY_ID = "LTAI5tTryonMockResults"
 PREFIX = "/_mock/results/"
 CACHE_BYTES = 128 * 1024 * 1024
 CACHE_ENTRIES = 50_000
+EXPIRES_DIGITS, INDEX_DIGITS = 12, 9  # the longest Expires and result index a link may carry
 
 # Why a link fails -> (HTTP status, OSS error code, OSS message).
 OSS_ERRORS = {
@@ -51,7 +52,13 @@ def result_key(task_id: str, index: int) -> str:
 def result_of(key: str) -> tuple[str, int] | None:
     """The task id and index a result key names (``result_key`` read back), or None."""
     task_id, _, index = key.rpartition("-")
-    return (task_id, int(index)) if task_id and index.isdigit() else None
+    return (task_id, int(index)) if task_id and _number(index, INDEX_DIGITS) else None
+
+
+def _number(text: str, digits: int) -> bool:
+    """Whether ``text`` is a number of at most ``digits`` ASCII digits (``isdigit`` alone takes
+    "²" and other digits ``int`` refuses, and ``int`` refuses more than 4300 of them)."""
+    return 0 < len(text) <= digits and text.isascii() and text.isdigit()
 
 
 def result_keys(task: Task) -> list[str]:
@@ -80,12 +87,17 @@ def gmt(epoch: float) -> str:
 class ResultImages:
     """Links to result images, and the images themselves."""
 
-    def __init__(self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock) -> None:
+    def __init__(
+        self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock, decodes: anyio.CapacityLimiter
+    ) -> None:
         self.recipes = recipes
         self.tasks = tasks
         self.fetcher = fetcher
         self.clock = clock
-        self._cache: Bounded[str, bytes] = Bounded(CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=len)
+        self.decodes = decodes  # drawing decodes the inputs: it waits its turn with the checks
+        self._cache: Bounded[str, bytes] = Bounded(
+            CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=lambda key, png: len(key) + len(png)
+        )
 
     # -- links -----------------------------------------------------------------------------------
 
@@ -101,11 +113,13 @@ class ResultImages:
         return [self.url(base_url, key, expires) for key in result_keys(task)]
 
     def link_problem(self, key: str, params: Mapping[str, str]) -> str | None:
-        """Why a result link does not work now ("signature" or "expired"), or None."""
-        expires = params.get("Expires", "")
-        if not expires.isdigit() or not hmac.compare_digest(
-            self._sign(key, int(expires)), params.get("Signature", "")
-        ):
+        """Why a result link does not work now ("signature" or "expired"), or None. Whatever its
+        query holds (an Expires that is no number of ours, a signature in any characters), a
+        link that is not one the mock signed answers as OSS answers a bad signature."""
+        expires, signature = params.get("Expires", ""), params.get("Signature", "")
+        if not _number(expires, EXPIRES_DIGITS) or not signature.isascii():
+            return "signature"
+        if not hmac.compare_digest(self._sign(key, int(expires)), signature):
             return "signature"
         return "expired" if int(expires) < self.clock.now() else None
 
@@ -150,10 +164,12 @@ class ResultImages:
         if recipe.kind == "tryon":
             garments = [await self._bytes(g, "garment", recipe) for g in recipe.garments]
             data = await anyio.to_thread.run_sync(
-                render.render_tryon, base, garments, recipe.size, recipe.label
+                render.render_tryon, base, garments, recipe.size, recipe.label, limiter=self.decodes
             )
         else:
-            parsing, crop, _ = await anyio.to_thread.run_sync(render.render_parsing, base, recipe.part)
+            parsing, crop, _ = await anyio.to_thread.run_sync(
+                render.render_parsing, base, recipe.part, limiter=self.decodes
+            )
             data = parsing if recipe.kind == "parsing" else crop
         self._cache.put(key, data)
         return data
@@ -162,7 +178,9 @@ class ResultImages:
         """Segment one garment part now (a synchronous vendor call): keep both recipes, and both
         images; the part's bounding box."""
         data = await self._bytes(recipe.base, "image", recipe)
-        parsing, crop, box = await anyio.to_thread.run_sync(render.render_parsing, data, recipe.part)
+        parsing, crop, box = await anyio.to_thread.run_sync(
+            render.render_parsing, data, recipe.part, limiter=self.decodes
+        )
         for key, kind, image in ((keys[0], "parsing", parsing), (keys[1], "crop", crop)):
             await self.recipes.add(key, recipe._replace(kind=kind))
             self._cache.put(key, image)

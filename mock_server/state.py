@@ -56,7 +56,9 @@ class MockState:
             on_forget=self._forget,
         )
         self.images = ImageChecker(self.fetcher)
-        self.results = ResultImages(self.store.recipes, self.store.tasks, self.fetcher, self.clock)
+        self.results = ResultImages(
+            self.store.recipes, self.store.tasks, self.fetcher, self.clock, self.images.decodes
+        )
         self.fetcher.mount(ASSETS, _asset)
         self.fetcher.mount(UPLOADS, self._upload, private=True)
         self.fetcher.mount(RESULTS, self.results.served)
@@ -91,10 +93,13 @@ class MockState:
         return (await self.store.timings.get(tenant)).result_ttl(contract.result_ttl_seconds)
 
     async def reset(self, tenant: str | None = None) -> None:
-        """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, or all."""
+        """Forget one tenant's tasks, journal, fault rules, uploads, quotas and timing, and what
+        the image caches keep for it; or all of it, and every per-process cache."""
         await self.store.reset(tenant)
+        self.images.clear(tenant)
         if tenant is None:
             self.results.clear()
+            self.fetcher.clear()
 
     # -- internal image sources ----------------------------------------------------------------
 

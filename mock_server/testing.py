@@ -101,13 +101,26 @@ def _secret(vendor: str, name: str) -> str:
     return f"{prefix}{vendor[:4]}{secrets.token_hex(12)}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the mock's image fetches under way when it starts to stop (it
+    then waits for the requests in flight)."""
+
+    def __init__(self, config: uvicorn.Config, state: MockState) -> None:
+        super().__init__(config)
+        self.mock_state = state
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        self.mock_state.fetcher.close()
+        await super().shutdown(sockets)
+
+
 @contextmanager
 def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> Iterator[MockServer]:
     """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
     settings = settings or Settings(port=0)
     app = create_app(settings)
     config = protocol.uvicorn_config(app, settings, log_level="warning")
-    server = uvicorn.Server(config)
+    server = _Server(config, app.state.mock)
     thread = threading.Thread(target=server.run, name="tryon-mock", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -27,7 +27,7 @@ from mock_server.call import Call, first_values
 from mock_server.errors import VendorError
 from mock_server.faults import Fault, FaultSpecError
 from mock_server.state import MockState
-from mock_server.store.journal import ANONYMOUS, Entry, body_text, header_text
+from mock_server.store.journal import ANONYMOUS, BODY_LIMIT, Entry, body_text, header_text, params_kept
 from mock_server.store.rules import Rule
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -133,7 +133,10 @@ class Vendor:
                 entry.status = entry.status or (network.RESET_STATUS if reset else 500)
                 entry.fault = call.fault.as_dict() if call.fault else None
                 entry.task_id = call.task_id
-                entry.params = call.params
+                params = call.params  # a large request's cut, as its body is not kept either
+                if params is not None and entry.body_bytes + len(entry.query) > BODY_LIMIT:
+                    params = params_kept(params, call.body)
+                entry.params = params
                 entry.tasks = call.shown
                 await state.store.journal.record(entry)
             if call.fault and call.fault.network == "truncate":

@@ -22,7 +22,7 @@ def test_an_entry_bound_evicts_the_oldest_and_says_so() -> None:
 
 
 def test_a_byte_bound_counts_weights_and_keeps_nothing_heavier_than_itself() -> None:
-    kept: Bounded[str, bytes] = Bounded(100, max_bytes=10, weigh=len)
+    kept: Bounded[str, bytes] = Bounded(100, max_bytes=10, weigh=lambda _, value: len(value))
     kept.put("a", b"1234")
     kept.put("b", b"1234")
     kept.put("c", b"1234")

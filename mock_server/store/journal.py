@@ -1,8 +1,9 @@
 """The request journal: what each tenant sent and what it got, bounded per tenant and in tenants.
 
 What an entry keeps of a request is bounded too: the first ``HEADERS_KEPT`` headers, each cut at
-``HEADER_LIMIT`` characters, and a body of at most ``BODY_LIMIT`` bytes (a larger one is kept as
-its size). Its format is ``contracts/journal.schema.json``.
+``HEADER_LIMIT`` characters, a body of at most ``BODY_LIMIT`` bytes (a larger one is kept as its
+size), and of a larger request's parameters what ``params_kept`` says. Its format is
+``contracts/journal.schema.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from mock_server.bounded import Bounded
 BODY_LIMIT = 64 * 1024
 HEADER_LIMIT = 4 * 1024  # characters kept of each header value
 HEADERS_KEPT = 64  # headers kept of one request
+PARAM_CHARS = 1024  # characters kept of a long string in a large request's parameters
+PARAMS_LIMIT = 64 * 1024  # characters and values kept of a large request's parameters in all
 ANONYMOUS = "-"  # the tenant of requests no credential was matched to
 
 
@@ -61,6 +64,58 @@ def body_text(raw: bytes) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+class _TooMuch(Exception):
+    pass
+
+
+class _Cut:
+    """One walk of ``params_kept``: the values kept, against what is left of the budget."""
+
+    def __init__(self) -> None:
+        self.left = PARAMS_LIMIT
+
+    def value(self, value: Any) -> Any:
+        self.left -= 1
+        if isinstance(value, str):
+            kept = self.text(value)
+        elif isinstance(value, dict):
+            kept = {self.name(name): self.value(item) for name, item in value.items()}
+        elif isinstance(value, list | tuple):
+            kept = [self.value(item) for item in value]
+        else:
+            kept = value
+        if self.left < 0:
+            raise _TooMuch
+        return kept
+
+    def name(self, name: str) -> str:
+        self.left -= len(name)
+        if self.left < 0:
+            raise _TooMuch
+        return name
+
+    def text(self, text: str) -> Any:
+        if len(text) > PARAM_CHARS:
+            self.left -= PARAM_CHARS
+            return {"$cut": text[:PARAM_CHARS], "$chars": len(text)}
+        self.left -= len(text)
+        return text
+
+
+def params_kept(params: Any, body: bytes) -> Any:
+    """What the journal keeps of the parameters of a request over ``BODY_LIMIT`` bytes (a smaller
+    one's are no larger than it, and are kept whole): each string of more than ``PARAM_CHARS``
+    characters as ``{"$cut": its first PARAM_CHARS characters, "$chars": its length}``; and when
+    what is left still holds more than ``PARAMS_LIMIT`` characters and values (each name's and
+    string's characters, one for each value), ``{"$cut": the body's first PARAM_CHARS characters,
+    "$bytes": the body's size}`` in place of them all."""
+    try:
+        return _Cut().value(params)
+    except _TooMuch:
+        head = body[: PARAM_CHARS * 4].decode("utf-8", "replace")[:PARAM_CHARS]
+        return {"$cut": head, "$bytes": len(body)}
 
 
 class MemoryJournal:

@@ -23,14 +23,15 @@ class UploadTooLarge(ValueError):
 
 
 class MemoryUploads:
-    """Files of at most ``max_file`` bytes, at most ``max_total`` bytes and ``entries`` files."""
+    """Files of at most ``max_file`` bytes, at most ``max_total`` bytes (their ids, which a client
+    may choose, counted too) and ``entries`` files."""
 
     def __init__(
         self, max_file: int = 32 * 1024 * 1024, max_total: int = 256 * 1024 * 1024, entries: int = 100_000
     ) -> None:
         self.max_file = max_file
         self._items: Bounded[str, Upload] = Bounded(
-            entries, max_bytes=max_total, weigh=lambda upload: len(upload.data)
+            entries, max_bytes=max_total, weigh=lambda key, upload: len(key) + len(upload.data)
         )
 
     async def put(self, upload: Upload) -> Upload:

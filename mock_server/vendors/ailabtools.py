@@ -8,6 +8,7 @@ error answer carries it too, so clients that read those fields never meet a miss
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -121,8 +122,10 @@ class AILabTools(Vendor):
         digests: dict[str, str] = {}
         for name, part in form.files.items():
             digest = hashlib.sha256(part.data).hexdigest()
-            # the same bytes from the same tenant are one upload: stored once, inspected once
-            upload_id = hashlib.sha256(f"{call.tenant}:{digest}".encode()).hexdigest()[:24]
+            # the same bytes from the same tenant are one upload: stored once, inspected once; keyed
+            # by the mock's secret, as its id is all it takes to read it
+            secret, named = self.state.store.recipes.secret, f"{call.tenant}:{digest}".encode()
+            upload_id = hmac.new(secret, named, hashlib.sha256).hexdigest()[:24]
             upload = await self.state.store.uploads.put(
                 Upload(id=upload_id, data=part.data, media_type=part.content_type, tenant=call.tenant)
             )

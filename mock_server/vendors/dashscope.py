@@ -140,7 +140,7 @@ class DashScope(Vendor):
             raise call.fail("operation.unknown")
         if call.contract.name in call.state.limited:
             await limits.check_rate(call, model)
-        secret, upload_id = self.state.store.recipes.secret, self.state.ids.uuid()
+        secret, upload_id = self.state.store.recipes.secret, self.state.ids.capability_uuid()
         data = uploads.policy(call, secret, self.contract, model, upload_id)
         return self._json(call, {"request_id": call.request_id, "data": data})
 
