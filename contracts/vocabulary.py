@@ -32,6 +32,7 @@ Situation = Literal[
     "auth.invalid_key",
     "auth.missing",
     "auth.nonce_used",
+    "auth.nonces_full",
     "auth.stale",
     "body.empty",
     "body.invalid",

@@ -1,8 +1,12 @@
-"""Reading a request body: bounded in size, and in time.
+"""Reading a request body: bounded in size, and in time, and whole.
 
 Under the mock's protocol the body deadline is the protocol's (it ends the body early and says
 so, see ``extensions``). Anywhere else (in-process transports, another server) the reader keeps
 the same deadline itself, from the first read of the body.
+
+A body ends with its last ASGI message (``more_body`` false). A client that goes away before it
+(a disconnect, or a half-close, which the server reports as one) sent no request: the body is
+refused (``BodyCutShort``), so nothing it asked for is created, spent or journaled as a success.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ class BodyTooSlow(BodyRefused):
     """The body did not arrive within the read deadline (a slow-drip client)."""
 
 
+class BodyCutShort(BodyRefused):
+    """The client went away before the body's end (short of its Content-Length, or of the
+    chunked body's last chunk)."""
+
+
 def read_body(scope: Scope, receive: Receive, declared: str, limit: int, deadline: float) -> Awaitable[bytes]:
     """The whole body (to await), refusing one over ``limit`` bytes (by its declared
     Content-Length, or as it comes) or one that takes longer than ``deadline`` seconds to
@@ -56,8 +65,8 @@ async def _read(receive: Receive, limit: int, extensions: Mapping[str, Any] | No
     size = 0
     while True:
         message = await receive()  # the ASGI messages themselves: no async generator per request
-        if message["type"] != "http.request":  # the client went away
-            break
+        if message["type"] != "http.request":  # the client went away before the body's end
+            raise BodyCutShort
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -8,8 +8,11 @@ upgrade. What the protocol adds to the scope is read through ``extensions``.
 
 - The transport goes into ``scope["extensions"]`` (``TRANSPORT``), so network faults can reset a
   connection or cut an answer short (see ``network``).
-- Headers are bounded: more than ``MAX_HEADER_BYTES`` of them, and the request is refused as an
-  invalid HTTP request (uvicorn's plain 400, then the connection closes).
+- Headers are bounded: a request head (request line and header lines) over ``MAX_HEADER_BYTES``
+  is refused with a plain 400 ("Request headers too large.", then the connection closes) however
+  it arrives: between reads while it is still coming, and when the parser reaches its end, in
+  the read that completes it (a head that came in one write, or whose last read carries the rest
+  of it). Nothing of it reaches the app.
 - Headers must arrive within ``HEADER_TIMEOUT`` seconds of a connection opening or a request
   starting; a client that stalls or drips them has its connection closed.
 - An answer whose every byte is known (``whole_answer``) leaves in one write, status line,
@@ -41,6 +44,14 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 
 
+class HeadTooLarge(Exception):
+    """Raised from a parser callback to stop reading a head over the limit (uvicorn then answers
+    the request as invalid, with ``TOO_LARGE``)."""
+
+
+TOO_LARGE = "Request headers too large."
+
+
 class MockProtocol(HttpToolsProtocol):
     max_header_bytes = MAX_HEADER_BYTES
     header_timeout = HEADER_TIMEOUT
@@ -48,8 +59,12 @@ class MockProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_started: float | None = None  # when the headers being read began to come
-        self._header_bytes = 0
+        self._header_started: float | None = None  # when the head being read began to come
+        self._head_bytes = 0  # bytes the head being read took from the reads before this one
+        self._heads = 0  # heads read on this connection
+        self._read: bytes | None = None  # the read being parsed
+        self._tail = b""  # the end of the last read, while a head is being read
+        self._too_large = False
         self._body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -63,18 +78,25 @@ class MockProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        reading_headers = self._header_started is not None
-        if reading_headers:
-            self._header_bytes += len(data)
+        reading_head, heads = self._header_started is not None, self._heads
+        self._read = data
         super().data_received(data)
-        still_reading = reading_headers and self._header_started is not None
-        if still_reading and self._header_bytes > self.max_header_bytes:
-            if not self.transport.is_closing():
-                self.send_400_response("Request headers too large.")
+        self._read = None
+        if self._header_started is not None and not self.transport.is_closing():
+            # a head is still coming: all of this read if it was coming before and none ended
+            # in between, else at most all of it (it began in this read)
+            same = reading_head and heads == self._heads
+            self._head_bytes = self._head_bytes + len(data) if same else len(data)
+            self._tail = data[-3:]
+            if self._head_bytes > self.max_header_bytes:
+                self.send_400_response(TOO_LARGE)
             return
         cycle = self.cycle
         if self._body_timer is None and cycle is not None and cycle.more_body and not cycle.response_complete:
             self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow, cycle)
+
+    def send_400_response(self, msg: str) -> None:
+        super().send_400_response(TOO_LARGE if self._too_large else msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -88,8 +110,27 @@ class MockProtocol(HttpToolsProtocol):
             self._header_started = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self._header_started, self._header_bytes = None, 0
+        read, limit = self._read, self.max_header_bytes
+        if read is not None and self._head_bytes + len(read) > limit and self._head_size(read) > limit:
+            self._too_large = True
+            raise HeadTooLarge
+        self._header_started, self._head_bytes = None, 0
+        self._heads += 1
         super().on_headers_complete()
+
+    def _head_size(self, read: bytes) -> int:
+        """The size of the head just read: its request line and header lines as the parser gave
+        them, or, for a head that began in an earlier read, the bytes it took from the reads up to
+        its blank line, whichever is more. Only asked when the reads could hold more than the
+        limit."""
+        lines = len(self.parser.get_method()) + len(self.url) + 13
+        lines += sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if not self._head_bytes:
+            return lines
+        joined = self._tail + read
+        end = joined.find(b"\r\n\r\n")
+        taken = len(read) if end < 0 else end + 4 - len(self._tail)
+        return max(lines, self._head_bytes + taken)
 
     def on_message_complete(self) -> None:
         if self._body_timer is not None:

@@ -42,6 +42,8 @@ class Settings:
     header_timeout: float = 10.0  # seconds a request's headers may take (then the connection closes)
     journal_per_tenant: int = 1000
     tasks_per_tenant: int = 10_000
+    nonces_per_key: int = 250_000  # live signature nonces of one credential (then: throttled)
+    nonces_in_all: int = 500_000  # live signature nonces of every credential together
     fetch_timeout: float = 10.0
     log_level: str = "warning"
     state_file: str | None = None  # SQLite: tasks, credentials, faults, uploads outlive a restart

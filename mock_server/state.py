@@ -53,6 +53,8 @@ class MockState:
             seed=settings.seed,
             tasks_per_tenant=settings.tasks_per_tenant,
             journal_per_tenant=settings.journal_per_tenant,
+            nonces_per_key=settings.nonces_per_key,
+            nonces_in_all=settings.nonces_in_all,
             on_forget=self._forget,
         )
         self.images = ImageChecker(self.fetcher)

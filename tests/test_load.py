@@ -1,20 +1,25 @@
 """Load: 32 concurrent clients (8 per vendor, each its own tenant), 200 tasks each, through a real
 uvicorn: every task reaches its terminal status, none is lost or duplicated, the journal counts
-are exact."""
+are exact. And a burst of submits on a cold server reads each image once, not once a request."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 
 import contracts
+from mock_server import images
 from mock_server.settings import Settings
 from mock_server.testing import MockServer, Tenant, serve_in_thread
 from tests.clients.jobs import job_for, sample_files
 from tests.clients.run import CORRECT
+from tests.helpers import KEY, SYNTHESIS
 
 CLIENTS_PER_VENDOR = 8
 TASKS = 200
@@ -58,3 +63,40 @@ def test_32_clients_200_tasks_each(server: MockServer, tmp_path: Any) -> None:
         assert (len(submits), len(polls), len(journal)) == (TASKS, TASKS, 2 * TASKS), vendor
         assert all(e["status"] == 200 and e["error"] is None for e in journal)
     assert len(set(every_id)) == len(every_id) == 32 * TASKS, "no task lost or given twice"
+
+
+def test_a_burst_on_a_cold_server_reads_each_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """40 DashScope submits at once on a fresh server, all on the same two sample images (the
+    image reader slowed to 0.2 s, so that they overlap): the person and the garment are each read
+    once, the other requests wait for those reads, and all answer 200. BUG: every request that
+    missed the cold cache read both images itself, 80 decodes in every worker thread at once: under
+    300 keep-alive connections, 10 s waits and 100 MB of memory before the cache held them."""
+    reads: list[int] = []
+    inspect = images.inspect
+
+    def slow_inspect(data: bytes, limits: images.Limits | None = None) -> images.ImageFacts:
+        reads.append(len(data))
+        time.sleep(0.2)
+        return inspect(data, limits)
+
+    monkeypatch.setattr(images, "inspect", slow_inspect)
+    with serve_in_thread(Settings(port=0, options={"dashscope": {"limits": "off"}})) as cold:
+        doc = {
+            "model": "aitryon",
+            "input": {
+                "person_image_url": f"{cold.url}/_mock/assets/person.png",
+                "top_garment_url": f"{cold.url}/_mock/assets/top.png",
+            },
+        }
+        headers = {"Authorization": f"Bearer {KEY}", "X-DashScope-Async": "enable"}
+        gate = threading.Barrier(40)
+
+        def submit(_: int) -> int:
+            with httpx.Client(base_url=cold.url, trust_env=False, timeout=30) as http:
+                gate.wait()
+                return http.post(SYNTHESIS, json=doc, headers=headers).status_code
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(submit, range(40)))
+    assert statuses == [200] * 40
+    assert len(reads) == 2, f"{len(reads)} reads of the two images"

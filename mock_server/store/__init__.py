@@ -4,10 +4,10 @@ Redis, for several workers and replicas) implements beside the in-memory one.
 Every part is read and changed only through these methods; nobody reaches into a part's insides.
 Each method is a coroutine, so that an implementation may talk to a server; the memory parts
 answer without suspending. Where a vendor is atomic the interface is too: ``Nonces.take`` accepts
-a nonce once, ``Quotas.take`` spends only units that are left, ``RateWindows.allow`` counts and
-decides in one step, ``FaultRules.pick`` counts a rule's firing with its decision,
-``Tasks.poll`` counts a poll with its read, and ``Credentials.load`` keeps a batch whole or not
-at all.
+a nonce once (or says there is no room to remember it), ``Quotas.take`` spends only units that
+are left, ``RateWindows.allow`` counts and decides in one step, ``FaultRules.pick`` counts a rule's
+firing with its decision, ``Tasks.poll`` counts a poll with its read, and ``Credentials.load``
+keeps a batch whole or not at all.
 
 What stays per process is not here: caches of image facts and verdicts, drawn result images and
 shared timelines (each is rebuilt from what is here), and the clock's reading (``clock``).
@@ -23,7 +23,7 @@ from contracts.model import Contract, ErrorCode
 from contracts.vocabulary import Place
 from mock_server.store.credentials import Credential, MemoryCredentials
 from mock_server.store.journal import Entry, MemoryJournal
-from mock_server.store.nonces import Clocks, MemoryNonces
+from mock_server.store.nonces import Clocks, MemoryNonces, Taken
 from mock_server.store.quotas import Key as QuotaKey
 from mock_server.store.quotas import MemoryQuotas
 from mock_server.store.rates import Key as RateKey
@@ -75,7 +75,7 @@ class Journal(Protocol):
 
 class Nonces(Protocol):
     async def seen(self, key: str, nonce: str, clocks: Clocks) -> bool: ...
-    async def take(self, key: str, nonce: str, clocks: Clocks) -> bool: ...
+    async def take(self, key: str, nonce: str, clocks: Clocks) -> Taken: ...
 
 
 class FaultRules(Protocol):
@@ -178,13 +178,15 @@ def memory(
     seed: int | None,
     tasks_per_tenant: int,
     journal_per_tenant: int,
+    nonces_per_key: int,
+    nonces_in_all: int,
     on_forget: Callable[[Task], None] | None = None,
 ) -> Store:
     """The in-memory store: one process's state, bounded part by part."""
     return Store(
         tasks=MemoryTasks(per_tenant=tasks_per_tenant, on_forget=on_forget),
         journal=MemoryJournal(per_tenant=journal_per_tenant),
-        nonces=MemoryNonces(),
+        nonces=MemoryNonces(per_key=nonces_per_key, in_all=nonces_in_all),
         faults=MemoryRules(seed=seed),
         quotas=MemoryQuotas(),
         rates=MemoryRates(),

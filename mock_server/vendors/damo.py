@@ -80,8 +80,12 @@ class Damo(Vendor):
         expected = gateway.signature(secret, text, method) if method in gateway.ALGORITHMS else ""
         if not expected or not hmac.compare_digest(expected.encode(), provided.encode()):
             raise call.fail("auth.bad_signature", text)
-        if nonce and not await nonces.take(key, nonce, clocks):  # a request with it got in first
-            raise call.fail("auth.nonce_used")
+        if nonce:
+            taken = await nonces.take(key, nonce, clocks)
+            if taken == "used":  # a request with it got in first
+                raise call.fail("auth.nonce_used")
+            if taken == "full":  # remembering it would mean forgetting a live one
+                raise call.fail("auth.nonces_full")
 
     def error_response(self, call: Call, failure: VendorError) -> Response:
         error = failure.error

@@ -4,8 +4,10 @@ task list, the server's health), and the ``Rig`` a test of the main server works
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -15,7 +17,7 @@ from contracts.model import resolve_pointer
 from contracts.vocabulary import Situation
 from mock_server.testing import MockServer, Tenant
 from mock_server.vendors import aliyun_gateway
-from tests.abuse.calls import TASK_POINTERS, Call, query_of, valid_call
+from tests.abuse.calls import MARK, TASK_POINTERS, Call, query_of, valid_call
 from tests.abuse.wire import Sent, address, connect, read_answer, send
 from tests.test_conformance import conformance, endpoint_of, is_xml, xml_fields
 
@@ -82,6 +84,27 @@ Outcome = tuple[int, frozenset[str] | None]
 
 def outcome(vendor: str, response: httpx.Response) -> Outcome:
     return response.status_code, error_rows(vendor, response)
+
+
+def marked(call: Call) -> Call:
+    """The call with a header that singles it out in the journal."""
+    return call.with_headers(**{MARK: secrets.token_hex(8)})
+
+
+def journaled(server: MockServer, call: Call, wait: float = 0.0) -> dict[str, Any]:
+    """The journal entry of a marked call (a body refused before authentication is the anonymous
+    tenant's), waiting up to ``wait`` seconds for it (for a call whose client did not wait for
+    the answer)."""
+    params = {"tenant": "-", "vendor": call.vendor, "endpoint": call.endpoint.id}
+    deadline = time.monotonic() + wait
+    while True:
+        entries = server.admin("GET", "/journal", params=params).json()["entries"]
+        found = [e for e in entries if e["headers"].get(MARK.lower()) == call.headers[MARK]]
+        if found or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    assert len(found) == 1, f"{len(found)} journal entries for the call"
+    return dict(found[0])
 
 
 def still_serving(server: MockServer) -> None:

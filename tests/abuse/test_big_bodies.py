@@ -4,9 +4,7 @@ length, it is cut off at the body limit."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -17,15 +15,20 @@ from mock_server.testing import MockServer, Tenant, serve_in_thread
 from tests.abuse.calls import (
     ENDPOINTS,
     HUNDRED_MB,
-    MARK,
     MB,
     SMALL_LIMIT,
     VENDORS,
-    Call,
     unauthenticated,
     valid_call,
 )
-from tests.abuse.rig import assert_error, assert_refused_as_too_large, follow_up, still_serving
+from tests.abuse.rig import (
+    assert_error,
+    assert_refused_as_too_large,
+    follow_up,
+    journaled,
+    marked,
+    still_serving,
+)
 from tests.abuse.wire import chunked_body, declared_body
 
 
@@ -34,20 +37,6 @@ def default_server() -> Iterator[MockServer]:
     """The documented defaults: max_body_bytes 32 MB, body_timeout 30 s."""
     with serve_in_thread(Settings(port=0)) as running:
         yield running
-
-
-def marked(call: Call) -> Call:
-    return call.with_headers(**{MARK: secrets.token_hex(8)})
-
-
-def journaled(server: MockServer, call: Call) -> dict[str, Any]:
-    """The journal entry of a marked call (a body refused before authentication is the anonymous
-    tenant's)."""
-    params = {"tenant": "-", "vendor": call.vendor, "endpoint": call.endpoint.id}
-    entries = server.admin("GET", "/journal", params=params).json()["entries"]
-    found = [e for e in entries if e["headers"].get(MARK.lower()) == call.headers[MARK]]
-    assert len(found) == 1, f"{len(found)} journal entries for the call"
-    return dict(found[0])
 
 
 @pytest.mark.parametrize(("vendor", "endpoint_id"), ENDPOINTS)

@@ -105,11 +105,12 @@ class Sent:
     body_bytes: int
 
 
-def _send_while_unanswered(sock: socket.socket, pieces: Iterator[bytes]) -> int:
-    """Send pieces until the server answers or closes; the bytes sent."""
+def send_until_answered(sock: socket.socket, pieces: Iterator[bytes], pause: float = 0.0) -> int:
+    """Send pieces (``pause`` s apart, so that each is a read of its own) until the server
+    answers or closes; the bytes sent."""
     sent = 0
     for piece in pieces:
-        if readable(sock):
+        if readable(sock, pause if sent else 0.0):
             break
         try:
             sock.sendall(piece)
@@ -124,7 +125,7 @@ def declared_body(server: MockServer, call: Call, declared: int, send_first: int
     with connect(server) as sock:
         started = time.monotonic()
         sock.sendall(head_bytes(server, call, **{"Content-Length": str(declared)}))
-        sent = _send_while_unanswered(sock, (b"x" * (64 * 1024) for _ in range(send_first // (64 * 1024))))
+        sent = send_until_answered(sock, (b"x" * (64 * 1024) for _ in range(send_first // (64 * 1024))))
         answer = read_answer(sock, started + 5.0)
         return Sent(answer, time.monotonic() - started, sent)
 
@@ -136,7 +137,7 @@ def chunked_body(server: MockServer, call: Call, total: int = HUNDRED_MB, chunk:
         started = time.monotonic()
         sock.sendall(head_bytes(server, call, **{"Transfer-Encoding": "chunked"}))
         piece = f"{chunk:x}\r\n".encode() + b"x" * chunk + b"\r\n"
-        sent = _send_while_unanswered(sock, (piece for _ in range(total // chunk)))
+        sent = send_until_answered(sock, (piece for _ in range(total // chunk)))
         if sent >= total // chunk * len(piece):
             sock.sendall(b"0\r\n\r\n")
         answer = read_answer(sock, started + 10.0)
