@@ -92,9 +92,6 @@ class MemoryCredentials:
                 dropped += 1
         return dropped
 
-    async def all(self) -> list[Credential]:
-        return [c for store in self._by_vendor.values() for c in store.values()]
-
     async def changes(self) -> Changes[dict[str, Any]]:
         """The credentials registered (as documents) and those forgotten since the last call;
         the first call: every credential (and from then on, changes are noted)."""

@@ -73,9 +73,6 @@ class MemoryRecipes:
             self._tracker.drop(key)
         self._recipes.clear()
 
-    async def all(self) -> list[tuple[str, Recipe]]:
-        return self._recipes.items()
-
     async def changes(self) -> Changes[Recipe]:
         """The recipes added and the keys gone since the last call; the first call: every recipe
         (and from then on, changes are noted)."""

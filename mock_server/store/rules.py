@@ -159,9 +159,6 @@ class MemoryRules:
         """Drop every rule, or one tenant's own."""
         self._keep([r for r in self._rules if tenant is not None and r.spec.tenant != tenant])
 
-    async def export(self) -> list[dict[str, Any]]:
-        return [rule.to_doc() for rule in self._rules]
-
     async def changes(self) -> Changes[dict[str, Any]]:
         """The rules added or changed (as documents, counters and all) and the ids gone since the
         last call; the first call: every rule (and from then on, changes are noted)."""

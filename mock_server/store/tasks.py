@@ -109,10 +109,6 @@ class MemoryTasks:
                     self._forget(task)
                 del self._shelves[(owner, vendor)]
 
-    async def export(self) -> list[dict[str, Any]]:
-        """Every task with its progress, as documents (for the state file)."""
-        return [self._doc(task) for shelf in self._shelves.values() for task in shelf.values()]
-
     async def changes(self) -> Changes[dict[str, Any]]:
         """The tasks added or changed (each with its progress, as a document) and the ids gone
         since the last call; the first call: every task (and from then on, changes are noted)."""
