@@ -1,10 +1,14 @@
-"""The state file: one SQLite database (standard library), written by tryon-mock and by nothing
-else.
+"""The state file: one SQLite database (standard library), written by one server at a time and by
+nothing else.
 
 - Ours: ``PRAGMA application_id`` says so, ``PRAGMA user_version`` gives the format. A new or
   empty file is ours to set up; a version-1 file (before the marker) is recognised by its two
   tables and read. Anything else, an SQLite database of another application, a damaged file or no
   database at all, is refused before anything is written, so it stays as it was.
+- One server: an exclusive ``flock`` on the database file itself, taken before SQLite opens it
+  and held until ``close`` (the kernel lets go when the process dies, even by ``kill -9``). The
+  lock is BSD-style, apart from the POSIX locks SQLite takes on the same file; our descriptor is
+  closed only after SQLite's, so SQLite's locks are never dropped under it.
 - Format 2: a row per task, fault rule, credential and result recipe (``items``, read back in the
   order they were first kept), a row per upload, and the clock and link secret (``meta``). A
   write changes only the rows that changed, in one transaction; the journal is WAL with
@@ -17,7 +21,9 @@ Every method blocks: the server calls them from a worker thread.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -80,17 +86,12 @@ class Batch:
 
 
 class StateFile:
-    """One state file, checked to be ours and readable. ``version`` is
+    """One state file, locked for this server, checked to be ours and readable. ``version`` is
     the format it holds: 0 (new), 1 or 2; the first ``write`` makes it ``VERSION``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            self.path.touch(exist_ok=False)  # a new file, ours to set up
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise StateFileError(f"cannot open state file {self.path}: {exc.strerror}") from exc
+        self._fd = _lock(self.path)
         self._db: sqlite3.Connection | None = None
         self._writable = False
         self._lock = threading.Lock()
@@ -205,9 +206,15 @@ class StateFile:
         db.execute(f"PRAGMA user_version = {VERSION}")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        """Close the database, then let go of the lock."""
+        try:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+        finally:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 def _read_2(db: sqlite3.Connection) -> Saved:
@@ -240,3 +247,19 @@ def _version_1(db: sqlite3.Connection, tables: set[str]) -> bool:
         return False
     row = db.execute("SELECT doc FROM documents WHERE name = 'version'").fetchone()
     return row is not None and row[0] == "1"
+
+
+def _lock(path: Path) -> int:
+    """An exclusive lock on the file (made if missing), or StateFileError if another holds it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateFileError(f"cannot open state file {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StateFileError(
+            f"state file {path} is in use by another tryon-mock server; give each server a file of its own"
+        ) from None
+    return fd

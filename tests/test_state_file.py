@@ -1,6 +1,7 @@
-"""What ``tryon-mock serve --state-file`` accepts, through the real command: only files of its own
-(a damaged file or another application's database is refused, and left as it was), an empty file
-made its own, and a file of the first format read and rewritten in the current one."""
+"""What ``tryon-mock serve --state-file`` accepts, through the real command: one server per file
+(a second is refused), only files of its own (a damaged file or another application's database is
+refused, and left as it was), an empty file made its own, and a file of the first format read and
+rewritten in the current one."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.test_cli import run, serve
-from tests.test_persistence import TENANT
+from tests.test_persistence import KEY, TENANT, poll, submit
 
 DATA = Path(__file__).resolve().parent / "data"
 OURS = (0x54724D6B, 2)  # PRAGMA application_id ("TrMk") and user_version of a state file (README)
@@ -48,6 +49,21 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def marker(state_file: Path) -> tuple[int, int]:
     return query(state_file, "PRAGMA application_id")[0][0], query(state_file, "PRAGMA user_version")[0][0]
+
+
+def test_a_second_server_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.sqlite"
+    with httpx.Client(timeout=10, trust_env=False) as http:
+        with serve("--state-file", str(state_file), cwd=tmp_path) as first:
+            added = http.post(
+                f"{first.url}/_mock/credentials", json={"dashscope": [{"api_key": KEY, "tenant": TENANT}]}
+            )
+            assert added.status_code == 201
+            task = submit(http, first.url, f"{first.url}/_mock/assets/person.png")
+            assert "in use by another tryon-mock server" in refused(state_file, tmp_path)
+            assert poll(http, first.url, task)["task_id"] == task  # the first goes on, unharmed
+        with serve("--state-file", str(state_file), cwd=tmp_path) as second:  # the lock went with it
+            assert poll(http, second.url, task)["task_id"] == task
 
 
 def test_an_empty_file_is_made_a_state_file(tmp_path: Path) -> None:
