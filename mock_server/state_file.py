@@ -35,7 +35,6 @@ from mock_server.store.uploads import Upload
 
 APPLICATION_ID = int.from_bytes(b"TrMk", "big")  # PRAGMA application_id of every file we write
 VERSION = 2
-PARTS = ("tasks", "faults", "credentials", "recipes")  # the parts kept as rows of ``items``
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE items (part TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (part, key));
