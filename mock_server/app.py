@@ -15,7 +15,7 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from mock_server import admin, persistence, scenario
-from mock_server.persistence import StateFile
+from mock_server.persistence import Saver
 from mock_server.settings import Settings
 from mock_server.state import MockState
 from mock_server.store import credentials
@@ -33,23 +33,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = MockApp(routes=[*hot, *admin.Admin(state).routes(), _fallback(vendors)])
     app.take_exact(hot)
     app.state.mock = state
-    file = run_to_end(prepare(state))
-    if file is not None:
-        app.state.state_file = file
+    saver = run_to_end(prepare(state))
+    if saver is not None:
+        app.state.saver = saver
     return app
 
 
-async def prepare(state: MockState) -> StateFile | None:
+async def prepare(state: MockState) -> Saver | None:
     """Fill a new state: the default and configured credentials, what the state file holds (the
-    file, kept open), then the configured scenario."""
+    file kept open, and locked, by its saver), then the configured scenario."""
     settings, store = state.settings, state.store
     if settings.default_credentials:
         await store.credentials.load(credentials.defaults(state.contracts))
     await store.credentials.load(settings.credentials)
-    file = await persistence.open_into(state, settings.state_file) if settings.state_file else None
-    if settings.scenario:
-        await scenario.apply(state, scenario.load(settings.scenario))
-    return file
+    saver = await persistence.open_into(state, settings.state_file) if settings.state_file else None
+    try:
+        if settings.scenario:
+            await scenario.apply(state, scenario.load(settings.scenario))
+    except BaseException:
+        if saver is not None:
+            saver.close()
+        raise
+    return saver
 
 
 def run_to_end(work: Coroutine[Any, Any, T]) -> T:

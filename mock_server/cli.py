@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import sys
@@ -11,14 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import anyio
 import uvicorn
 from starlette.applications import Starlette
 
 import contracts
 from contracts.verify import command as verify_command
-from mock_server import images, openapi, persistence, protocol, scenario
+from mock_server import images, openapi, protocol, scenario
 from mock_server.app import create_app
-from mock_server.persistence import StateFile
+from mock_server.persistence import Saver
 from mock_server.settings import Settings, SettingsError, load, parse_option
 from mock_server.state import MockState
 from mock_server.version import __version__
@@ -45,16 +47,16 @@ async def banner(state: MockState, url: str) -> str:
 
 class _Server(uvicorn.Server):
     def __init__(
-        self, config: uvicorn.Config, state: MockState, out: TextIO, state_file: StateFile | None = None
+        self, config: uvicorn.Config, state: MockState, out: TextIO, saver: Saver | None = None
     ) -> None:
         super().__init__(config)
-        self.mock_state, self.out, self.state_file = state, out, state_file
-        self.saver: asyncio.Task[None] | None = None
+        self.mock_state, self.out, self.saver = state, out, saver
+        self.saving: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
-        if self.state_file is not None:
-            self.saver = asyncio.create_task(persistence.keep_saved(self.mock_state, self.state_file))
+        if self.saver is not None:
+            self.saving = asyncio.create_task(self.saver.run())
         if self.servers and self.servers[0].sockets:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
@@ -63,14 +65,18 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: Any = None) -> None:
         """End the image fetches under way (uvicorn waits for the requests in flight, and one
         waiting on a slow image server would hold the stop up to the fetch deadline); after the
-        connections have closed, save the state a last time (uvicorn re-raises the stopping
-        signal once ``serve`` returns, so this is the last moment that runs)."""
+        connections have closed, save the state a last time and close the file, so that it is
+        whole on its own, its WAL folded in (uvicorn re-raises the stopping signal once ``serve``
+        returns, so this is the last moment that runs)."""
         self.mock_state.fetcher.close()
         await super().shutdown(sockets)
+        if self.saving is not None:
+            self.saving.cancel()  # a write under way ends first: the last save comes after it
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.saving
         if self.saver is not None:
-            self.saver.cancel()
-        if self.state_file is not None:
-            await persistence.save(self.mock_state, self.state_file)
+            await self.saver.save()
+            await anyio.to_thread.run_sync(self.saver.close)
 
 
 def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
@@ -81,12 +87,12 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     images.limit_pillow()  # a process of its own: Pillow refuses what the mock would not decode
-    file: StateFile | None = getattr(app.state, "state_file", None)
+    saver: Saver | None = getattr(app.state, "saver", None)
     try:
-        _Server(config, app.state.mock, out, file).run()
+        _Server(config, app.state.mock, out, saver).run()
     finally:
-        if file is not None:
-            file.close()
+        if saver is not None:
+            saver.close()
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.model import Contract
+from mock_server.store.changes import Changes, Tracker
 
 
 class CredentialError(ValueError):
@@ -63,6 +64,7 @@ class MemoryCredentials:
         self._contracts = contracts
         self.limit = limit
         self._by_vendor: dict[str, dict[str, Credential]] = {name: {} for name in contracts}
+        self._tracker = Tracker()  # keys: "vendor key"
 
     async def load(self, doc: Any) -> list[str]:
         """Register ``{"vendor": [credential, ...]}``, all or nothing: every entry is checked, and
@@ -78,6 +80,7 @@ class MemoryCredentials:
                 raise CredentialError(f"at most {self.limit} {vendor} credentials")
         for key, credential in made:
             self._by_vendor[credential.vendor][key] = credential
+            self._tracker.mark(f"{credential.vendor} {key}")
         return [credential.tenant for _, credential in made]
 
     async def get(self, vendor: str, key: str) -> Credential | None:
@@ -89,12 +92,24 @@ class MemoryCredentials:
         dropped = 0
         for store in self._by_vendor.values():
             for key in [k for k, c in store.items() if c.tenant == tenant]:
+                self._tracker.drop(f"{store[key].vendor} {key}")
                 del store[key]
                 dropped += 1
         return dropped
 
-    async def all(self) -> list[Credential]:
-        return [c for store in self._by_vendor.values() for c in store.values()]
+    async def changes(self) -> Changes[dict[str, Any]]:
+        """The credentials registered (as documents) and those forgotten since the last call;
+        the first call: every credential (and from then on, changes are noted)."""
+
+        def everything() -> list[str]:
+            return [f"{vendor} {key}" for vendor, store in self._by_vendor.items() for key in store]
+
+        def doc(name: str) -> dict[str, Any] | None:
+            vendor, _, key = name.partition(" ")
+            credential = self._by_vendor.get(vendor, {}).get(key)
+            return None if credential is None else credential.to_doc()
+
+        return self._tracker.take(everything, doc)
 
     async def listing(self) -> dict[str, list[dict[str, str]]]:
         return {v: [c.public() for c in store.values()] for v, store in self._by_vendor.items()}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from mock_server.bounded import Bounded
+from mock_server.store.changes import Changes, Tracker
 
 
 class Recipe(NamedTuple):
@@ -45,7 +46,10 @@ class MemoryRecipes:
     """At most ``entries`` recipes (the oldest dropped first), and the link secret."""
 
     def __init__(self, entries: int = 50_000, secret: bytes | None = None) -> None:
-        self._recipes: Bounded[str, Recipe] = Bounded(entries)
+        self._tracker = Tracker()
+        self._recipes: Bounded[str, Recipe] = Bounded(
+            entries, on_evict=lambda key, _: self._tracker.drop(key)
+        )
         self._secret = secret or secrets.token_bytes(32)
 
     @property
@@ -55,21 +59,28 @@ class MemoryRecipes:
 
     async def add(self, key: str, recipe: Recipe) -> None:
         self._recipes.put(key, recipe)
+        self._tracker.mark(key)
 
     async def get(self, key: str) -> Recipe | None:
         return self._recipes.get(key)
 
     async def drop(self, key: str) -> None:
-        self._recipes.pop(key)
-
-    async def all(self) -> list[tuple[str, Recipe]]:
-        return self._recipes.items()
+        if self._recipes.pop(key) is not None:
+            self._tracker.drop(key)
 
     async def clear(self) -> None:
+        for key in self._recipes:
+            self._tracker.drop(key)
         self._recipes.clear()
 
+    async def changes(self) -> Changes[Recipe]:
+        """The recipes added and the keys gone since the last call; the first call: every recipe
+        (and from then on, changes are noted)."""
+        return self._tracker.take(self._recipes.keys, self._recipes.get)
+
     async def restore(self, secret: bytes, recipes: list[tuple[str, Recipe]]) -> None:
-        """Put saved recipes back under their saved secret (links handed out stay valid)."""
+        """Put saved recipes back under their saved secret (links handed out stay valid), not as
+        changes."""
         self._secret = secret
         for key, recipe in recipes:
             self._recipes.put(key, recipe)

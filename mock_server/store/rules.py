@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mock_server.store.changes import Changes, Tracker
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -118,6 +120,7 @@ class MemoryRules:
         self._seed = seed
         self._rules: list[Rule] = []
         self._count = 0
+        self._tracker = Tracker()
 
     async def add(self, spec: RuleSpec) -> Rule:
         if len(self._rules) >= self.limit:
@@ -126,6 +129,7 @@ class MemoryRules:
         seed = spec.seed if spec.seed is not None else (self._seed or 0) * 1_000_003 + self._count
         rule = Rule(id=f"rule-{self._count}", spec=spec, _rng=random.Random(seed))
         self._rules.append(rule)
+        self._tracker.mark(rule.id)
         return rule
 
     async def replace(self, scope: str | None, specs: Iterable[RuleSpec]) -> list[Rule]:
@@ -135,14 +139,16 @@ class MemoryRules:
         kept = [r for r in self._rules if r.spec.tenant != scope]
         if len(kept) + len(specs) > self.limit:
             raise RuleLimit(f"at most {self.limit} fault rules")
-        self._rules = kept
+        self._keep(kept)
         return [await self.add(spec) for spec in specs]
 
     async def pick(self, vendor: str, tenant: str, endpoint: str, kind: str) -> Rule | None:
         """The first rule that applies to this request and fires."""
         for rule in self._rules:
-            if rule.spec.matches(vendor, tenant, endpoint, kind) and rule.fire(tenant):
-                return rule
+            if rule.spec.matches(vendor, tenant, endpoint, kind):
+                self._tracker.mark(rule.id)  # its counters move, whether it fires or not
+                if rule.fire(tenant):
+                    return rule
         return None
 
     async def rules(self, tenant: str | None = None) -> list[Rule]:
@@ -151,18 +157,33 @@ class MemoryRules:
 
     async def clear(self, tenant: str | None = None) -> None:
         """Drop every rule, or one tenant's own."""
-        self._rules = [r for r in self._rules if tenant is not None and r.spec.tenant != tenant]
+        self._keep([r for r in self._rules if tenant is not None and r.spec.tenant != tenant])
 
-    async def export(self) -> list[dict[str, Any]]:
-        return [rule.to_doc() for rule in self._rules]
+    async def changes(self) -> Changes[dict[str, Any]]:
+        """The rules added or changed (as documents, counters and all) and the ids gone since the
+        last call; the first call: every rule (and from then on, changes are noted)."""
+        by_id = {rule.id: rule for rule in self._rules}
+
+        def doc(rule_id: str) -> dict[str, Any] | None:
+            rule = by_id.get(rule_id)
+            return None if rule is None else rule.to_doc()
+
+        return self._tracker.take(lambda: by_id, doc)
+
+    def _keep(self, rules: list[Rule]) -> None:
+        """Keep only ``rules`` (of those there are)."""
+        kept = {id(rule) for rule in rules}
+        for rule in self._rules:
+            if id(rule) not in kept:
+                self._tracker.drop(rule.id)
+        self._rules = rules
 
     async def restore(self, docs: Iterable[Mapping[str, Any]], vendors: Iterable[str]) -> None:
-        """Keep saved rules as they were (those for a vendor not served stay out); ids go on
-        after theirs."""
+        """Keep saved rules as they were, not as changes (those for a vendor not served stay
+        out); ids go on after theirs."""
         served = set(vendors)
         for doc in docs:
             rule = Rule.from_doc(doc)
-            if rule.spec.vendor is not None and rule.spec.vendor not in served:
-                continue
-            self._rules.append(rule)
             self._count = max(self._count, int(rule.id.rpartition("-")[2] or 0))
+            if rule.spec.vendor is None or rule.spec.vendor in served:
+                self._rules.append(rule)

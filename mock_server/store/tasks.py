@@ -9,6 +9,7 @@ from typing import Any
 from contracts.model import Contract, ErrorCode
 from contracts.vocabulary import Place
 from mock_server.bounded import Bounded
+from mock_server.store.changes import Changes, Tracker
 from mock_server.tasks import UNREAD, Progress, Task, TaskView
 
 Shelf = tuple[str, str]  # tenant, vendor
@@ -25,6 +26,7 @@ class MemoryTasks:
         self._progress: dict[str, Progress] = {}
         self._by_id: dict[str, Task] = {}
         self._groups: dict[tuple[str, str, str], list[Task]] = {}
+        self._tracker = Tracker()
 
     async def add(self, task: Task) -> None:
         shelf = self._shelves.get((task.tenant, task.vendor))
@@ -35,6 +37,7 @@ class MemoryTasks:
         if task.group is not None:
             self._groups.setdefault((task.tenant, task.vendor, task.group), []).append(task)
         shelf.put(task.id, task)
+        self._tracker.mark(task.id)
 
     async def get(self, tenant: str, vendor: str, task_id: str, now: float, retention: float) -> Task | None:
         """A tenant's task of this vendor, unless it ended more than ``retention`` seconds ago."""
@@ -73,6 +76,7 @@ class MemoryTasks:
         """One vendor query of the task: counted toward poll progression, then read."""
         progress = self._progress_of(task)
         progress.polls += 1
+        self._tracker.mark(task.id)
         task.observe(progress, now)
         return task.view(progress, now)
 
@@ -82,11 +86,15 @@ class MemoryTasks:
         if task.view(progress, now).status not in task.lifecycle.cancelable:
             return False
         progress.canceled_at = now
+        self._tracker.mark(task.id)
         return True
 
     async def take_fault(self, task: Task, place: Place) -> ErrorCode | None:
         """The fault the submit left for this kind of read, once."""
-        return self._progress_of(task).faults.pop(place, None)
+        fault = self._progress_of(task).faults.pop(place, None)
+        if fault is not None:
+            self._tracker.mark(task.id)
+        return fault
 
     async def tenants(self) -> list[str]:
         return list(dict.fromkeys(tenant for tenant, _ in self._shelves))
@@ -101,23 +109,28 @@ class MemoryTasks:
                     self._forget(task)
                 del self._shelves[(owner, vendor)]
 
-    async def export(self) -> list[dict[str, Any]]:
-        """Every task with its progress, as documents (for the state file)."""
-        return [
-            {**task.to_doc(), **(self._progress.get(task.id) or task.start()).to_doc()}
-            for shelf in self._shelves.values()
-            for task in shelf.values()
-        ]
+    async def changes(self) -> Changes[dict[str, Any]]:
+        """The tasks added or changed (each with its progress, as a document) and the ids gone
+        since the last call; the first call: every task (and from then on, changes are noted)."""
+        return self._tracker.take(lambda: self._by_id, self._doc_of)
 
     async def restore(self, docs: Iterable[Mapping[str, Any]], contracts: Mapping[str, Contract]) -> None:
-        """Put exported tasks back (those of vendors not in ``contracts`` stay out)."""
+        """Put exported tasks back (those of vendors not in ``contracts`` stay out), not as changes."""
         for doc in docs:
             contract = contracts.get(doc["vendor"])
             if contract is None:
                 continue
             task = Task.from_doc(doc, contract)
             await self.add(task)
+            self._tracker.unmark(task.id)
             self._progress[task.id] = Progress.from_doc(doc, contract)
+
+    def _doc(self, task: Task) -> dict[str, Any]:
+        return {**task.to_doc(), **(self._progress.get(task.id) or task.start()).to_doc()}
+
+    def _doc_of(self, task_id: str) -> dict[str, Any] | None:
+        task = self._by_id.get(task_id)
+        return None if task is None else self._doc(task)
 
     def _progress_of(self, task: Task) -> Progress:
         """The task's progress, to change: made at its first read that changes it (a submit
@@ -145,6 +158,7 @@ class MemoryTasks:
             self._forget(task)
 
     def _forget(self, task: Task) -> None:
+        self._tracker.drop(task.id)
         self._by_id.pop(task.id, None)
         self._progress.pop(task.id, None)
         if self._on_forget is not None:
