@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, Final, NamedTuple
 
 import anyio
@@ -77,9 +78,6 @@ class _Reading:
 class ImageChecker:
     def __init__(self, fetcher: Fetcher, kept: int = KEPT) -> None:
         self.fetcher = fetcher
-        # every decode of a client's image in this state waits for one of these (admin uploads and
-        # result drawings too): what decodes hold at once is bounded, whatever the traffic
-        self.decodes = anyio.CapacityLimiter(DECODES)
         self._facts: Bounded[FactsKey, images.ImageFacts] = Bounded(
             kept, max_bytes=KEPT_BYTES, weigh=lambda key, _: len(key[1]) + ENTRY_BYTES
         )
@@ -87,6 +85,14 @@ class ImageChecker:
             kept, max_bytes=KEPT_BYTES, weigh=_verdict_weight
         )
         self._reading: dict[FactsKey, _Reading] = {}  # reads in progress (as many as requests)
+
+    @cached_property
+    def decodes(self) -> anyio.CapacityLimiter:
+        """Every decode of a client's image in this state waits for one of these (admin uploads
+        and result drawings too): what decodes hold at once is bounded, whatever the traffic.
+        Made at the first decode: making it loads anyio's synchronization, which start-up need not
+        wait for."""
+        return anyio.CapacityLimiter(DECODES)
 
     async def check(
         self,

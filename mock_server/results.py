@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote_plus
 
@@ -88,13 +88,18 @@ class ResultImages:
     """Links to result images, and the images themselves."""
 
     def __init__(
-        self, recipes: Recipes, tasks: Tasks, fetcher: Fetcher, clock: Clock, decodes: anyio.CapacityLimiter
+        self,
+        recipes: Recipes,
+        tasks: Tasks,
+        fetcher: Fetcher,
+        clock: Clock,
+        decodes: Callable[[], anyio.CapacityLimiter],
     ) -> None:
         self.recipes = recipes
         self.tasks = tasks
         self.fetcher = fetcher
         self.clock = clock
-        self.decodes = decodes  # drawing decodes the inputs: it waits its turn with the checks
+        self._decodes = decodes  # drawing decodes the inputs: it waits its turn with the checks
         self._cache: Bounded[str, bytes] = Bounded(
             CACHE_ENTRIES, max_bytes=CACHE_BYTES, weigh=lambda key, png: len(key) + len(png)
         )
@@ -164,11 +169,11 @@ class ResultImages:
         if recipe.kind == "tryon":
             garments = [await self._bytes(g, "garment", recipe) for g in recipe.garments]
             data = await anyio.to_thread.run_sync(
-                render.render_tryon, base, garments, recipe.size, recipe.label, limiter=self.decodes
+                render.render_tryon, base, garments, recipe.size, recipe.label, limiter=self._decodes()
             )
         else:
             parsing, crop, _ = await anyio.to_thread.run_sync(
-                render.render_parsing, base, recipe.part, limiter=self.decodes
+                render.render_parsing, base, recipe.part, limiter=self._decodes()
             )
             data = parsing if recipe.kind == "parsing" else crop
         self._cache.put(key, data)
@@ -179,7 +184,7 @@ class ResultImages:
         images; the part's bounding box."""
         data = await self._bytes(recipe.base, "image", recipe)
         parsing, crop, box = await anyio.to_thread.run_sync(
-            render.render_parsing, data, recipe.part, limiter=self.decodes
+            render.render_parsing, data, recipe.part, limiter=self._decodes()
         )
         for key, kind, image in ((keys[0], "parsing", parsing), (keys[1], "crop", crop)):
             await self.recipes.add(key, recipe._replace(kind=kind))

@@ -59,7 +59,7 @@ class MockState:
         )
         self.images = ImageChecker(self.fetcher)
         self.results = ResultImages(
-            self.store.recipes, self.store.tasks, self.fetcher, self.clock, self.images.decodes
+            self.store.recipes, self.store.tasks, self.fetcher, self.clock, lambda: self.images.decodes
         )
         self.fetcher.mount(ASSETS, _asset)
         self.fetcher.mount(UPLOADS, self._upload, private=True)
