@@ -9,6 +9,7 @@ import hmac
 import io
 import time
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeAlias
 
 import httpx
@@ -184,3 +185,16 @@ def rgb_colours(im: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
         assert isinstance(colour, tuple)  # RGB colours are tuples; Pillow types single bands' too
         counted.append((n, colour))
     return counted
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A loopback image server's handler for tests: it logs nothing, and ``answer`` sends bytes."""
+
+    def answer(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass

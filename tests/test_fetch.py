@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import anyio
 import pytest
@@ -17,13 +17,13 @@ from mock_server import Settings, assets, create_app
 from mock_server.fetch import Fetcher
 from tests.aidge_rig import Aidge
 from tests.damo_rig import DamoCaller
-from tests.helpers import DashScopeCaller, asset, person_on
+from tests.helpers import DashScopeCaller, QuietHandler, asset, person_on
 
 DS = contracts.load("dashscope")
 PAGES = {"/person.png": assets.asset_bytes("person.png"), "/huge.png": b"\x89PNG" + b"\0" * (2 * 1024 * 1024)}
 
 
-class _Images(BaseHTTPRequestHandler):
+class _Images(QuietHandler):
     hits: list[str] = []
 
     def do_GET(self) -> None:
@@ -39,13 +39,7 @@ class _Images(BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(data)
 
 
 @pytest.fixture

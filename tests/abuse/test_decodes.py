@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from PIL import Image
 import contracts
 from mock_server import Settings
 from mock_server.testing import MockServer, serve_in_thread
-from tests.helpers import KEY, SYNTHESIS
+from tests.helpers import KEY, SYNTHESIS, QuietHandler
 
 DS = contracts.load("dashscope")
 MB = 1024 * 1024
@@ -31,18 +31,11 @@ def png(mode: str, side: int) -> bytes:
     return buf.getvalue()
 
 
-class _Images(BaseHTTPRequestHandler):
+class _Images(QuietHandler):
     served: dict[str, bytes] = {}
 
     def do_GET(self) -> None:
-        data = _Images.served[self.path.split("?")[0]]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(_Images.served[self.path.split("?")[0]])
 
 
 @pytest.fixture(scope="module")
