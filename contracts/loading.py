@@ -172,6 +172,8 @@ def _object_urls(raw: dict[str, Any] | None) -> ObjectUrls | None:
         scheme=raw["scheme"],
         ttl_seconds=float(raw["ttl_seconds"]),
         resolve_header=(header["name"], header["value"]) if header else None,
+        policy_seconds=float(raw.get("policy_seconds", 300)),
+        bucket=raw.get("bucket", ""),
     )
 
 

@@ -50,3 +50,5 @@ class ObjectUrls:
     scheme: str
     ttl_seconds: float
     resolve_header: tuple[str, str] | None = None
+    policy_seconds: float = 300.0  # how long an upload policy stays usable
+    bucket: str = ""

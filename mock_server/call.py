@@ -30,7 +30,7 @@ def first_values(raw: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw)}
 
 
-@dataclass
+@dataclass(eq=False)  # a call is itself: hashable by identity (a vendor may key per-call data by it)
 class Call:
     """What a handler gets. ``tenant`` is the authenticated caller's (``ANONYMOUS`` only before
     authentication, which every handler runs after)."""

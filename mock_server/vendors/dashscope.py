@@ -8,6 +8,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,7 @@ from mock_server import limits, submission
 from mock_server.answers import json_response
 from mock_server.call import Call
 from mock_server.errors import VendorError
+from mock_server.state import MockState
 from mock_server.store.recipes import Recipe
 from mock_server.store.uploads import Upload, UploadTooLarge
 from mock_server.tasks import FAILED, SUCCEEDED, Task, TaskView
@@ -34,6 +36,11 @@ OSS_UPLOAD = "oss-upload"
 class DashScope(Vendor):
     contract = contracts.load("dashscope")
 
+    def __init__(self, state: MockState) -> None:
+        super().__init__(state)
+        # the upload form authenticate read, for the call's handler (an entry goes with its call)
+        self._posted: WeakKeyDictionary[Call, uploads.Posted] = WeakKeyDictionary()
+
     # -- envelope and auth -------------------------------------------------------------------
 
     def claims(self, request: Request) -> bool:
@@ -41,7 +48,9 @@ class DashScope(Vendor):
 
     async def authenticate(self, call: Call) -> str:
         if call.endpoint.id == OSS_UPLOAD:  # the upload host: the signed policy says who
-            return uploads.posted(call, self.state.store.recipes.secret).tenant
+            posted = uploads.posted(call, self.state.store.recipes.secret)
+            self._posted[call] = posted  # the handler's, without reading the form again
+            return posted.tenant
         header = call.headers.get("authorization", "")
         if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
             raise call.fail("auth.missing")
@@ -54,7 +63,7 @@ class DashScope(Vendor):
         error = failure.error
         if call.endpoint.id == OSS_UPLOAD:  # OSS answers for itself, in XML
             message = error.message.replace("%s", failure.detail)
-            request_id = call.request_id.replace("-", "").upper()[:24]
+            request_id = uploads.request_id(call)
             host_id = call.headers.get("host", "")
             xml = uploads.error_xml(str(error.code), message, request_id, host_id)
             headers = {"x-oss-request-id": request_id}
@@ -146,7 +155,7 @@ class DashScope(Vendor):
 
     @handles(OSS_UPLOAD)
     async def oss_upload(self, call: Call) -> Response:
-        posted = uploads.posted(call, self.state.store.recipes.secret)
+        posted = self._posted.pop(call)  # authenticate read and checked the form
         objects = self.contract.object_urls
         assert objects is not None
         upload_id = f"{objects.scheme}://{posted.key}"
@@ -162,7 +171,7 @@ class DashScope(Vendor):
             raise call.fail("upload.too_large") from None
         call.params = {"key": posted.key, "model": posted.model, "bytes": len(posted.data)}
         etag = '"' + hashlib.md5(posted.data).hexdigest().upper() + '"'  # OSS's ETag: the MD5 of the object
-        request_id = call.request_id.replace("-", "").upper()[:24]
+        request_id = uploads.request_id(call)
         return Response(status_code=posted.status, headers={"ETag": etag, "x-oss-request-id": request_id})
 
     # -- task endpoints ----------------------------------------------------------------------

@@ -65,18 +65,17 @@ def policy(call: Call, secret: bytes, contract: Contract, model: str, upload_id:
     """The ``data`` of a getPolicy answer for the caller and ``model``."""
     objects = contract.object_urls
     assert objects is not None
-    seconds = int(contract.raw["object_urls"].get("policy_seconds", 300))
+    seconds = int(objects.policy_seconds)
     limit = max_bytes(contract.operations.get(model))
     now = call.now
     folder = _key(secret, b"tenant:" + call.tenant.encode()).hex()[:32]
     day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
     upload_dir = f"{DIR_ROOT}/{folder}/{day}/{upload_id}"
     expiration = datetime.fromtimestamp(now + seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    bucket = contract.raw["object_urls"].get("bucket", "")
     document = {
         "expiration": expiration,
         "conditions": [
-            {"bucket": bucket},
+            {"bucket": objects.bucket},
             ["content-length-range", 0, limit],
             ["starts-with", "$key", upload_dir],
             {"x-oss-object-acl": "private"},
@@ -161,6 +160,11 @@ def _conditions(call: Call, conditions: list[Any], fields: dict[str, str], size:
         if name in fields and fields[name] != named.get(name, fields[name]):
             raise call.fail("upload.condition_failed", json.dumps({name: named[name]}))
     return named
+
+
+def request_id(call: Call) -> str:
+    """The call's id as OSS writes its request ids (24 upper-case hex digits)."""
+    return call.request_id.replace("-", "").upper()[:24]
 
 
 def error_xml(code: str, message: str, request_id: str, host_id: str) -> bytes:
