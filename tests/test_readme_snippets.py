@@ -45,8 +45,9 @@ def ids(blocks: list[Block]) -> list[str]:
     return [b.name for b in blocks]
 
 
-SHELL, PYTHON, JSON = chosen("sh"), chosen("python"), chosen("json")
-PYTEST = chosen("python", pytest_file=True)
+RUNNABLE = [*chosen("sh"), *chosen("python"), *chosen("python", pytest_file=True)]
+JSON = chosen("json")
+Started = dict[str, tuple[Path, subprocess.Popen[bytes]]]  # a block's name: its directory, its process
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +69,51 @@ def snippet_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run(argv: list[str], block: Block, tmp_path: Path, **env: str) -> None:
-    done = subprocess.run(
-        argv,
-        cwd=tmp_path,
-        env={**snippet_env(tmp_path), **env},
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, f"{block.name} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+def command(block: Block, url: str, where: Path) -> tuple[list[str], dict[str, str]]:
+    """How a block runs (its files written in ``where``): the argv and what it adds to the
+    environment. A test block runs with our plugin alone: the others installed here (Hypothesis',
+    Schemathesis', Faker's) take seconds to import, and the suite itself proves the entry point
+    that loads ours."""
+    text = block.text.replace(DOCUMENTED_URL, url)
+    if block.is_pytest:
+        (where / "test_snippet.py").write_text(block.text)
+        plugin = ["-p", "no:cacheprovider", "-p", "mock_server.pytest_plugin"]
+        return [sys.executable, "-m", "pytest", "-q", *plugin, "test_snippet.py"], {
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"
+        }
+    if block.lang == "python":
+        (where / "snippet.py").write_text(text)
+        return [sys.executable, "snippet.py"], {}
+    return ["bash", "-e", "-o", "pipefail", "-c", text], {}
+
+
+@pytest.fixture(scope="module")
+def started(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """Every selected block started at once, each in a directory of its own: most of a block's
+    time is an import or a sleep, so together they take about as long as the slowest one."""
+    chosen_ids = {
+        item.callspec.id
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.originalname == "test_block_runs"
+    }
+    selected = [block for block in RUNNABLE if block.name in chosen_ids]
+    needs_mock = any(not block.is_pytest for block in selected)
+    url = request.getfixturevalue("mock_url") if needs_mock else DOCUMENTED_URL
+    processes: Started = {}
+    try:
+        for block in selected:
+            where = tmp_path_factory.mktemp("snippet")
+            argv, env = command(block, url, where)
+            with (where / "out.txt").open("w") as out:
+                env = {**snippet_env(where), **env}
+                process = subprocess.Popen(argv, cwd=where, env=env, stdout=out, stderr=subprocess.STDOUT)
+            processes[block.name] = (where, process)
+        yield processes
+    finally:
+        for _, process in processes.values():
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 def test_every_block_runs_or_says_why_not() -> None:
@@ -91,26 +126,17 @@ def test_every_block_runs_or_says_why_not() -> None:
             assert block.skip.strip(), f"{block.name}: a skip marker needs its reason"
 
 
-@pytest.mark.parametrize("block", SHELL, ids=ids(SHELL))
-def test_shell_block(block: Block, mock_url: str, tmp_path: Path) -> None:
-    run(["bash", "-e", "-o", "pipefail", "-c", block.text.replace(DOCUMENTED_URL, mock_url)], block, tmp_path)
-
-
-@pytest.mark.parametrize("block", PYTHON, ids=ids(PYTHON))
-def test_python_block(block: Block, mock_url: str, tmp_path: Path) -> None:
-    script = tmp_path / "snippet.py"
-    script.write_text(block.text.replace(DOCUMENTED_URL, mock_url))
-    run([sys.executable, str(script)], block, tmp_path)
-
-
-@pytest.mark.parametrize("block", PYTEST, ids=ids(PYTEST))
-def test_pytest_block(block: Block, tmp_path: Path) -> None:
-    """A test in the README runs as a test file of its own, on the plugin's fixtures. Only our
-    plugin is loaded: the others installed here (Hypothesis', Schemathesis', Faker's) take seconds
-    to import, and the suite itself proves the entry point that loads ours."""
-    (tmp_path / "test_snippet.py").write_text(block.text)
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "mock_server.pytest_plugin"]
-    run([*argv, "test_snippet.py"], block, tmp_path, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+@pytest.mark.parametrize("block", RUNNABLE, ids=ids(RUNNABLE))
+def test_block_runs(block: Block, started: Started) -> None:
+    """A shell block through bash, a Python block through this interpreter, a test block as a
+    pytest file: each ends with status 0 (curl's included: an HTTP error fails it)."""
+    where, process = started[block.name]
+    try:
+        status = process.wait(RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        status = process.wait()
+    assert status == 0, f"{block.name} failed ({status}):\n{(where / 'out.txt').read_text()}"
 
 
 @pytest.mark.parametrize("block", JSON, ids=ids(JSON))
