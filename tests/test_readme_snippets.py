@@ -29,7 +29,8 @@ from tests.test_cli import clean_env, serve
 
 BLOCKS = every_block()
 RUN_TIMEOUT = 120.0
-PIP_INSTALL = re.compile(r"pip install ([^`\n]+)")
+# `pip install` in code: a block's line, or inline code (prose that mentions it is not matched)
+PIP_INSTALL = re.compile(r"(?:^|`)pip install ([^`\n]+)", re.MULTILINE)
 REQUIREMENT = re.compile(r"^[A-Za-z][\w.-]*(==\S+)?$")  # a package, not an option or a path (-e .)
 
 
@@ -76,13 +77,13 @@ def command(block: Block, url: str, where: Path) -> tuple[list[str], dict[str, s
     that loads ours."""
     text = block.text.replace(DOCUMENTED_URL, url)
     if block.is_pytest:
-        (where / "test_snippet.py").write_text(block.text)
+        (where / "test_snippet.py").write_text(block.text, encoding="utf-8")
         plugin = ["-p", "no:cacheprovider", "-p", "mock_server.pytest_plugin"]
         return [sys.executable, "-m", "pytest", "-q", *plugin, "test_snippet.py"], {
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"
         }
     if block.lang == "python":
-        (where / "snippet.py").write_text(text)
+        (where / "snippet.py").write_text(text, encoding="utf-8")
         return [sys.executable, "snippet.py"], {}
     return ["bash", "-e", "-o", "pipefail", "-c", text], {}
 
@@ -147,12 +148,13 @@ def test_json_block(block: Block) -> None:
 def test_install_lines_are_the_test_extra() -> None:
     """Each package a README's `pip install` names (in a block or in the text) is pinned to the
     version the test extra pins, which is the one installed here, which the snippets ran with."""
-    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extra = project["optional-dependencies"]["test"]
     pins = dict(req.split("==", 1) for req in extra)
     listed = [
         req
         for doc in DOCS
-        for line in PIP_INSTALL.findall((ROOT / doc).read_text())
+        for line in PIP_INSTALL.findall((ROOT / doc).read_text(encoding="utf-8"))
         for req in line.split()
         if REQUIREMENT.match(req)
     ]
@@ -166,7 +168,7 @@ def test_install_lines_are_the_test_extra() -> None:
 def test_the_fixture_is_documented_whole() -> None:
     """The README's "In pytest" section names every public method of the `tryon_mock` fixture
     and of the session server, so the docs do not go stale when one is added."""
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## In pytest", 1)[1].split("\n## ", 1)[0]
     for cls in (Tenant, MockServer):
         public = [name for name in vars(cls) if not name.startswith("_") and callable(getattr(cls, name))]
