@@ -13,7 +13,7 @@ MIN_PYTHON := $(shell sed -n 's/^requires-python *= *">=\([0-9.]*\)".*/\1/p' pyp
 PYTHON_OK  := import sys; sys.exit(sys.version_info < ($(subst .,$(comma),$(MIN_PYTHON)),))
 
 # A .venv whose Python is too old (made by another python3), or gone, is made again.
-ifneq ($(shell $(BIN)/python -c '$(PYTHON_OK)' 2>/dev/null && echo ok),ok)
+ifneq ($(shell $(BIN)/python -I -S -c '$(PYTHON_OK)' 2>/dev/null && echo ok),ok)
 $(BIN)/python: venv-again
 endif
 venv-again:
