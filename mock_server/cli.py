@@ -11,6 +11,8 @@ import contextlib
 import errno
 import gc
 import json
+import os
+import shutil
 import signal
 import socket
 import sys
@@ -237,10 +239,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _verify(args: argparse.Namespace) -> int:
+    status = verify_command.main(args)
+    if status == 1 and (note := _replay_note()):
+        print(note, file=sys.stderr)
+    return status
+
+
+def _replay_note() -> str:
+    """The replay lines a failed ``verify`` prints begin with ``tryon-mock``: when a shell here
+    would not run this tryon-mock by that name, how to run them as printed ("" when it would)."""
+    mine = shutil.which("tryon-mock", path=str(Path(sys.executable).parent))
+    found = shutil.which("tryon-mock")
+    if mine is None or (found is not None and os.path.samefile(found, mine)):
+        return ""
+    activate = Path(mine).parent / "activate"
+    first = f"first `. {activate}` (it puts tryon-mock on PATH), or " if activate.exists() else ""
+    return (
+        f"tryon-mock is not on PATH here: to run a replay line as printed, {first}write {mine} for tryon-mock"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
-        return verify_command.main(args)
+        return _verify(args)
     if args.command == "openapi":
         text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
         if args.out:
