@@ -76,7 +76,6 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.mock_state, self.out, self.saver = state, out, saver
         self.saving: asyncio.Task[None] | None = None
-        self.stopped_by: int | None = None  # the signal that stopped the server
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         """SIGINT or SIGTERM: stop gracefully (a second SIGINT: at once). uvicorn's own handler
@@ -85,7 +84,7 @@ class _Server(uvicorn.Server):
         asked for is a clean end here: one line, exit status 0."""
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
-        self.should_exit, self.stopped_by = True, sig
+        self.should_exit = True
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
@@ -133,7 +132,6 @@ def listen(host: str, port: int) -> socket.socket:
                 f"another port with --port (make serve PORT=...; --port 0 picks a free one)"
             ) from exc
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    sock.set_inheritable(True)
     return sock
 
 
