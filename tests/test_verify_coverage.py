@@ -15,7 +15,8 @@ import contracts
 from contracts.verify import verify_client
 from contracts.verify.explicit import PLACES, targets
 from contracts.verify.realistic import TLDS, image_url
-from contracts.verify.scenario import async_operations
+from contracts.verify.scenario import Scenario, async_operations
+from contracts.verify.server import Session
 from mock_server.testing import MockServer
 from tests.clients.aidge import AidgeClient
 from tests.clients.buggy_rows import AidgeContentCodesFinal
@@ -167,6 +168,22 @@ def test_coverage_counts_what_the_server_did_not_what_was_meant(tryon_mock_serve
         "network faults: submit reset 1; delays: none; not tried: query reset, query truncate"
         in report.text()
     )
+
+
+def test_tenants_get_customer_like_names_that_follow_the_scenario(tryon_mock_server: MockServer) -> None:
+    session = Session(tryon_mock_server.url, contracts.load("aidge"))
+    one = Scenario("tryon", [{"clothesList": [{"imageUrl": "asset://top.png"}]}])
+    other = Scenario("tryon-pro", [{"clothesList": [{"imageUrl": "asset://top.png"}]}])
+    try:
+        tenants = [session.open(s) for s in (one, one, other)]
+        for t in tenants:
+            session.close(t)
+    finally:
+        session.shutdown()
+    names = [t.id.rpartition("-")[0] for t in tenants]
+    assert all(n.startswith("verify-") and len(n) > len("verify-") for n in names)
+    assert names[0] == names[1] and tenants[0].id != tenants[1].id  # same scenario, two tenants
+    assert names[0] != names[2]
 
 
 def _strings(doc: object) -> list[str]:
