@@ -58,6 +58,13 @@ from tests.clients.buggy_dashscope import (
     DashScopeWrongQueryPath,
     DashScopeWrongTaskId,
 )
+from tests.clients.buggy_rows import (
+    AidgeContentCodesFinal,
+    AILabToolsRetriesEvery429,
+    DamoNoGatewayThrottleRetry,
+    DashScopeRetriesOnly429And500,
+)
+from tests.clients.buggy_urls import AidgeUnquotesUrls, DamoDropsUrlQuery, DashScopeDoubleEncodesUrls
 
 __all__ = [
     "CATALOG",
@@ -65,10 +72,12 @@ __all__ = [
     "AILabToolsLateRequest",
     "AILabToolsNeverRetries",
     "AILabToolsPollsOtherTask",
+    "AILabToolsRetriesEvery429",
     "AILabToolsStopsAtRunning",
     "AILabToolsSwallowsCode",
     "AILabToolsTightLoop",
     "AILabToolsWrongHeader",
+    "AidgeContentCodesFinal",
     "AidgeFirstImageOnly",
     "AidgeFirstObjectOnly",
     "AidgeIgnoresFailedItems",
@@ -76,18 +85,22 @@ __all__ = [
     "AidgePollAfterEnd",
     "AidgePollsOtherTask",
     "AidgeRetriesEverything",
+    "AidgeUnquotesUrls",
     "AidgeUnsaltedSignature",
     "AidgeWrongAppKey",
     "DamoConstantNonce",
     "DamoDropsPants",
+    "DamoDropsUrlQuery",
     "DamoElevenSubtasks",
     "DamoFirstImageOnly",
     "DamoIgnoresFailedItems",
+    "DamoNoGatewayThrottleRetry",
     "DamoNoStatus",
     "DamoPollAfterEnd",
     "DamoPollsOtherTask",
     "DamoSha1Signature",
     "DamoUnsortedHeaders",
+    "DashScopeDoubleEncodesUrls",
     "DashScopeFailedAsSuccess",
     "DashScopeLateRequest",
     "DashScopeNeverRetries",
@@ -95,6 +108,7 @@ __all__ = [
     "DashScopeNoBearer",
     "DashScopePersonAsResult",
     "DashScopeRetriesEverything",
+    "DashScopeRetriesOnly429And500",
     "DashScopeStatusDone",
     "DashScopeStopsAtRunning",
     "DashScopeSwallowsCode",
@@ -146,4 +160,13 @@ CATALOG: list[tuple[str, str, type, str]] = [
     ("ailabtools-late-request", "ailabtools", AILabToolsLateRequest, "no_request_after_outcome"),
     ("ailabtools-polls-other-task", "ailabtools", AILabToolsPollsOtherTask, "polls_own_task"),
     ("ailabtools-swallows-code", "ailabtools", AILabToolsSwallowsCode, "failure_reported"),
+    # one rare row mishandled (tests/clients/buggy_rows.py): the explicit phase meets every row
+    ("ailabtools-retries-every-429", "ailabtools", AILabToolsRetriesEvery429, "non_retryable_not_retried"),
+    ("damo-no-gateway-throttle-retry", "damo", DamoNoGatewayThrottleRetry, "retryable_retried"),
+    ("dashscope-retries-only-429-500", "dashscope", DashScopeRetriesOnly429And500, "retryable_retried"),
+    ("aidge-content-codes-final", "aidge", AidgeContentCodesFinal, "retryable_retried"),
+    # production-like image URLs mangled (tests/clients/buggy_urls.py)
+    ("dashscope-double-encodes-urls", "dashscope", DashScopeDoubleEncodesUrls, "request_matches_job"),
+    ("damo-drops-url-query", "damo", DamoDropsUrlQuery, "request_matches_job"),
+    ("aidge-unquotes-urls", "aidge", AidgeUnquotesUrls, "request_matches_job"),
 ]
