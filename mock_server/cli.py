@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,13 +135,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            status = _command(argv)
+        finally:
+            sys.stdout.flush()  # a reader gone shows here (after --help too), not at exit
+    except BrokenPipeError:
+        # `tryon-mock openapi ... | head`: the reader has what it wanted; end quietly, not with a
+        # traceback, and keep Python from flushing into the closed pipe at exit.
+        _stdout_to_devnull()
+        return 0
+    return status
+
+
+def _stdout_to_devnull() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
         return verify_command.main(args)
     if args.command == "openapi":
         text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
         if args.out:
-            Path(args.out).write_text(text + "\n")
+            try:
+                Path(args.out).write_text(text + "\n")
+            except OSError as exc:
+                print(f"tryon-mock: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
         else:
             print(text)
         return 0
