@@ -15,7 +15,16 @@ from starlette.routing import Route
 
 import contracts
 from mock_server import assets, faults, images, kinds, openapi, results, scenario
-from mock_server.admin_input import AdminError, body, fields_of, not_allowed, query, tenant, vendor, whole
+from mock_server.admin_input import (
+    AdminError,
+    body,
+    existing_tenant,
+    fields_of,
+    not_allowed,
+    query,
+    served_vendor,
+    whole,
+)
 from mock_server.admission import Admission
 from mock_server.answers import json_response
 from mock_server.faults import FaultSpecError
@@ -104,7 +113,7 @@ class Admin:
     async def reset(self, request: Request) -> Response:
         given = query(request, {"tenant"}).get("tenant")
         named = (await body(request, {"tenant"})).get("tenant") or given
-        who = None if named is None else await tenant(self.state, named)
+        who = None if named is None else await existing_tenant(self.state, named)
         await self.state.reset(who)
         return JSONResponse({"reset": who or "all"})
 
@@ -112,7 +121,7 @@ class Admin:
         q = query(request, {"tenant", "vendor", "endpoint", "since", "limit"})
         entries = await self.store.journal.query(
             tenant=q.get("tenant"),
-            vendor=vendor(self.state, q["vendor"]) if q.get("vendor") else None,
+            vendor=served_vendor(self.state, q["vendor"]) if q.get("vendor") else None,
             endpoint=q.get("endpoint"),
             since=whole("since", q.get("since"), 0) or 0,
             limit=whole("limit", q.get("limit"), 1),
@@ -121,12 +130,12 @@ class Admin:
 
     async def tasks(self, request: Request) -> Response:
         q = query(request, {"tenant", "vendor"})
-        only = vendor(self.state, q["vendor"]) if q.get("vendor") else None
+        only = served_vendor(self.state, q["vendor"]) if q.get("vendor") else None
         now = self.state.clock.now()
         tenants = [q["tenant"]] if q.get("tenant") else await self.store.tasks.tenants()
         rows = []
-        for who in tenants:
-            for task in await self.store.tasks.of(who, only, now, float("inf")):
+        for tenant in tenants:
+            for task in await self.store.tasks.of(tenant, only, now, float("inf")):
                 view = await self.store.tasks.look(task, now)
                 rows.append(
                     {
@@ -166,7 +175,7 @@ class Admin:
         doc = await body(request, {"tenant", *TIMING_FIELDS})
         named = doc.pop("tenant", None) or given
         if request.method == "POST":
-            who = None if named is None else await tenant(self.state, named)
+            who = None if named is None else await existing_tenant(self.state, named)
             await self.state.set_timing(who, doc)
         return JSONResponse((await self.state.timing(named)).as_dict())
 
@@ -184,14 +193,14 @@ class Admin:
             for rule in rules:
                 fields_of(request, rule, faults.RULE_FIELDS | faults.FAULT_FIELDS, " in a rule")
                 if rule.get("vendor") is not None:
-                    vendor(self.state, rule["vendor"])
+                    served_vendor(self.state, rule["vendor"])
                 if rule.get("tenant") is not None:
-                    await tenant(self.state, rule["tenant"])
+                    await existing_tenant(self.state, rule["tenant"])
             specs = [faults.parse_rule(r, self.state.contracts) for r in rules]
             made = [await self.store.faults.add(spec) for spec in specs]
             return JSONResponse({"rules": [r.as_dict() for r in made]}, status_code=201)
         if request.method == "DELETE":
-            await self.store.faults.clear(None if named is None else await tenant(self.state, named))
+            await self.store.faults.clear(None if named is None else await existing_tenant(self.state, named))
         return JSONResponse({"rules": [r.as_dict() for r in await self.store.faults.rules(named)]})
 
     async def scenarios(self, request: Request) -> Response:
@@ -199,7 +208,7 @@ class Admin:
         if request.method == "POST":
             doc = await body(request, {"tenant", *SCENARIO_FIELDS})
             named = doc.pop("tenant", None) or named
-            who = None if named is None else await tenant(self.state, named)
+            who = None if named is None else await existing_tenant(self.state, named)
             await scenario.apply(self.state, doc, who)
             return JSONResponse({"applied": doc["name"], "tenant": who})
         return JSONResponse(
@@ -214,7 +223,7 @@ class Admin:
         name = request.path_params["name"]
         given = query(request, {"tenant"}).get("tenant")
         named = (await body(request, {"tenant"})).get("tenant") or given
-        who = None if named is None else await tenant(self.state, named)
+        who = None if named is None else await existing_tenant(self.state, named)
         await scenario.apply(self.state, scenario.load(name), who)
         return JSONResponse({"applied": name, "tenant": who})
 
@@ -226,11 +235,16 @@ class Admin:
             missing = ", ".join(sorted(QUOTA_FIELDS - set(doc)))
             if missing:
                 raise AdminError(f"a quota is {{vendor, tenant, api, pool, left}}: {missing} missing")
+            name = served_vendor(self.state, doc["vendor"])
+            pools = sorted(self.state.contracts[name].quota)
+            if not pools:
+                counted = ", ".join(n for n, c in sorted(self.state.contracts.items()) if c.quota)
+                raise AdminError(f"{name} counts no quota: the vendors that do are {counted or 'none'}")
             key = (
-                vendor(self.state, doc["vendor"]),
-                await tenant(self.state, doc["tenant"]),
+                name,
+                await existing_tenant(self.state, doc["tenant"]),
                 kinds.text("api", doc["api"]),
-                kinds.text("pool", doc["pool"]),
+                kinds.text("pool", doc["pool"], pools),
             )
             await self.store.quotas.set(key, kinds.whole("left", doc["left"], 0))
         return JSONResponse({"quota": await self.store.quotas.listing(named)})
@@ -243,13 +257,13 @@ class Admin:
                 fields_of(request, doc, {"credentials"}, " beside credentials")
                 doc = doc["credentials"]
             for name in doc if isinstance(doc, dict) else ():
-                vendor(self.state, name)
+                served_vendor(self.state, name)
             tenants = await self.store.credentials.load(doc)
             return JSONResponse({"tenants": tenants}, status_code=201)
         if request.method == "DELETE":
             if not named:
                 raise AdminError("DELETE /_mock/credentials needs ?tenant=")
-            forgotten = await self.store.credentials.forget(await tenant(self.state, named))
+            forgotten = await self.store.credentials.forget(await existing_tenant(self.state, named))
             return JSONResponse({"forgotten": forgotten})
         return JSONResponse(await self.store.credentials.listing())
 
@@ -257,11 +271,11 @@ class Admin:
         return JSONResponse({"contracts": sorted(self.state.contracts)})
 
     async def contract(self, request: Request) -> Response:
-        name = vendor(self.state, request.path_params["vendor"])
+        name = served_vendor(self.state, request.path_params["vendor"])
         return JSONResponse(contracts.loading.bundle(name))
 
     async def openapi_document(self, request: Request) -> Response:
-        name = vendor(self.state, request.path_params["vendor"])
+        name = served_vendor(self.state, request.path_params["vendor"])
         server = str(request.base_url).rstrip("/")
         return JSONResponse(openapi.document(self.state.contracts[name], server_url=server))
 
@@ -311,7 +325,7 @@ class Admin:
             Upload(
                 id=self.state.ids.capability_hex(24),  # its link is all it takes to read it
                 data=bytes(data),
-                tenant=None if owner is None else await tenant(self.state, owner),
+                tenant=None if owner is None else await existing_tenant(self.state, owner),
                 media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream"),
             )
         )

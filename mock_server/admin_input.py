@@ -90,7 +90,7 @@ def whole(name: str, raw: str | None, low: int) -> int | None:
     return None if not raw else kinds.parse_whole(name, raw, low)
 
 
-def vendor(state: MockState, name: Any, field: str = "vendor") -> str:
+def served_vendor(state: MockState, name: Any, field: str = "vendor") -> str:
     """A vendor the mock serves (404 naming it and the served ones otherwise)."""
     served = sorted(state.contracts)
     if not isinstance(name, str):
@@ -100,7 +100,7 @@ def vendor(state: MockState, name: Any, field: str = "vendor") -> str:
     return name
 
 
-async def tenant(state: MockState, name: Any, field: str = "tenant") -> str:
+async def existing_tenant(state: MockState, name: Any, field: str = "tenant") -> str:
     """A tenant that exists (the module's doc), else 404 naming it and some that do."""
     if not isinstance(name, str) or not name:
         raise kinds.KindError(field, "a tenant's name (a non-empty string)", name)

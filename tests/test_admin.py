@@ -178,8 +178,9 @@ def test_scenario_setting_applies_at_start() -> None:
 
 
 def test_credentials_are_validated(client: TestClient) -> None:
-    for bad in ({"dashscope": [{"key": "x"}]}, {"nobody": [{"api_key": "x"}]}, {"dashscope": "sk"}):
+    for bad in ({"dashscope": [{"key": "x"}]}, {"dashscope": "sk"}):
         assert client.post("/_mock/credentials", json=bad).status_code == 400
+    assert client.post("/_mock/credentials", json={"nobody": [{"api_key": "x"}]}).status_code == 404
     listed = client.get("/_mock/credentials").json()["dashscope"]
     assert listed == [{**c, "tenant": c["api_key"]} for c in DS.default_credentials]
 

@@ -151,8 +151,18 @@ def test_a_clock_field_of_the_wrong_kind_is_named(
         ),
         (
             "/_mock/quota",
-            {"vendor": "aidge", "tenant": KEY, "api": "a", "pool": "p", "left": "x"},
+            {"vendor": "aidge", "tenant": KEY, "api": "a", "pool": "trial", "left": "x"},
             "left must be",
+        ),
+        (
+            "/_mock/quota",
+            {"vendor": "aidge", "tenant": KEY, "api": "a", "pool": "free", "left": 1},
+            'pool must be one of purchased, trial, not "free"',
+        ),
+        (
+            "/_mock/quota",
+            {"vendor": "dashscope", "tenant": KEY, "api": "a", "pool": "trial", "left": 1},
+            "dashscope counts no quota: the vendors that do are aidge",
         ),
         (
             "/_mock/quota",
@@ -222,3 +232,12 @@ def test_the_readmes_credentials_example_registers_them(client: TestClient) -> N
     bare = {"dashscope": [{"api_key": "sk-bare"}]}
     assert client.post("/_mock/credentials", json=bare).status_code == 201, "the bare shape still works"
     assert DashScopeCaller(client, "sk-bare").submit().status_code == 200
+
+
+def test_a_credential_of_the_wrong_shape_names_the_vendors_shapes(client: TestClient) -> None:
+    doc = {"damo": [{"appcode": 5}]}
+    refused(
+        client.post("/_mock/credentials", json=doc),
+        400,
+        "a damo credential is {appcode} or {app_key, app_secret}",
+    )

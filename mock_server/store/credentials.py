@@ -48,8 +48,8 @@ def check(contracts: Mapping[str, Contract], doc: Any) -> list[tuple[str, Creden
 def _one(contract: Contract, credential: Mapping[str, Any]) -> tuple[str, Credential]:
     kind = contract.credential_kind(credential)
     if kind is None:
-        shapes = [list(k.fields) for k in contract.credential_kinds]
-        raise CredentialError(f"{contract.name} credentials need string fields, one of {shapes}")
+        shapes = " or ".join("{" + ", ".join(k.fields) + "}" for k in contract.credential_kinds)
+        raise CredentialError(f"a {contract.name} credential is {shapes}, each a string")
     tenant = credential.get("tenant") or credential[kind.tenant_field]
     if not isinstance(tenant, str):
         raise CredentialError(f"a {contract.name} credential's tenant must be a string")
