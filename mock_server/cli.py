@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ParamSpec, TextIO
 
 import anyio
 import uvicorn
@@ -134,27 +135,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
+P = ParamSpec("P")
+
+
+def _quiet_when_the_reader_goes(command: Callable[P, int]) -> Callable[P, int]:
+    """``tryon-mock openapi ... | head``: when the reader closes the pipe, the command ends
+    quietly (status 0: the reader has what it wanted), not with a BrokenPipeError traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
-            status = _command(argv)
-        finally:
-            sys.stdout.flush()  # a reader gone shows here (after --help too), not at exit
-    except BrokenPipeError:
-        # `tryon-mock openapi ... | head`: the reader has what it wanted; end quietly, not with a
-        # traceback, and keep Python from flushing into the closed pipe at exit.
-        _stdout_to_devnull()
-        return 0
-    return status
+            try:
+                return command(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a reader gone shows here (after --help too), not at exit
+        except BrokenPipeError:
+            # keep Python from flushing into the closed pipe again at exit
+            with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+
+    return run
 
 
-def _stdout_to_devnull() -> None:
-    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
-def _command(argv: Sequence[str] | None) -> int:
+@_quiet_when_the_reader_goes
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
         return verify_command.main(args)
