@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import fields
-from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -18,10 +17,12 @@ from mock_server import assets, faults, images, kinds, openapi, results, scenari
 from mock_server.admin_input import (
     AdminError,
     body,
+    credentials_doc,
     existing_tenant,
     fields_of,
     not_allowed,
     query,
+    quota_setting,
     served_vendor,
     whole,
 )
@@ -40,7 +41,6 @@ from mock_server.timing import Timing
 PREFIX = "/_mock"
 TIMING_FIELDS = frozenset(f.name for f in fields(Timing))
 SCENARIO_FIELDS = frozenset({"name", "description", "timing", "faults"})  # scenario.schema.json
-QUOTA_FIELDS = frozenset({"vendor", "tenant", "api", "pool", "left"})
 # What clients anywhere may read: sample assets, uploads and result images (links they are given),
 # health, contracts and OpenAPI documents. The rest controls the mock (``admission``).
 PUBLIC = frozenset(
@@ -231,34 +231,13 @@ class Admin:
         """Read the quota counters, or set one: {vendor, tenant, api, pool, left}."""
         named = query(request, {"tenant"}).get("tenant")
         if request.method == "POST":
-            doc = await body(request, QUOTA_FIELDS)
-            missing = ", ".join(sorted(QUOTA_FIELDS - set(doc)))
-            if missing:
-                raise AdminError(f"a quota is {{vendor, tenant, api, pool, left}}: {missing} missing")
-            name = served_vendor(self.state, doc["vendor"])
-            pools = sorted(self.state.contracts[name].quota)
-            if not pools:
-                counted = ", ".join(n for n, c in sorted(self.state.contracts.items()) if c.quota)
-                raise AdminError(f"{name} counts no quota: the vendors that do are {counted or 'none'}")
-            key = (
-                name,
-                await existing_tenant(self.state, doc["tenant"]),
-                kinds.text("api", doc["api"]),
-                kinds.text("pool", doc["pool"], pools),
-            )
-            await self.store.quotas.set(key, kinds.whole("left", doc["left"], 0))
+            await self.store.quotas.set(*await quota_setting(self.state, request))
         return JSONResponse({"quota": await self.store.quotas.listing(named)})
 
     async def credentials(self, request: Request) -> Response:
         named = query(request, {"tenant"} if request.method == "DELETE" else ()).get("tenant")
         if request.method == "POST":
-            doc: Any = await body(request, None)
-            if "credentials" in doc:  # the config file's shape: {"credentials": {vendor: [...]}}
-                fields_of(request, doc, {"credentials"}, " beside credentials")
-                doc = doc["credentials"]
-            for name in doc if isinstance(doc, dict) else ():
-                served_vendor(self.state, name)
-            tenants = await self.store.credentials.load(doc)
+            tenants = await self.store.credentials.load(await credentials_doc(self.state, request))
             return JSONResponse({"tenants": tenants}, status_code=201)
         if request.method == "DELETE":
             if not named:

@@ -122,3 +122,35 @@ async def existing_tenant(state: MockState, name: Any, field: str = "tenant") ->
         f"(POST /_mock/credentials); the registered ones are {shown or 'none'}",
         404,
     )
+
+
+QUOTA_FIELDS = frozenset({"vendor", "tenant", "api", "pool", "left"})
+
+
+async def quota_setting(state: MockState, request: Request) -> tuple[tuple[str, str, str, str], int]:
+    """``POST /_mock/quota``'s ``{vendor, tenant, api, pool, left}``: the counter's key and units."""
+    doc = await body(request, QUOTA_FIELDS)
+    missing = ", ".join(sorted(QUOTA_FIELDS - set(doc)))
+    if missing:
+        raise AdminError(f"a quota is {{vendor, tenant, api, pool, left}}: {missing} missing")
+    name = served_vendor(state, doc["vendor"])
+    pools = sorted(state.contracts[name].quota)
+    if not pools:
+        counted = ", ".join(n for n, c in sorted(state.contracts.items()) if c.quota)
+        raise AdminError(f"{name} counts no quota: the vendors that do are {counted or 'none'}")
+    tenant = await existing_tenant(state, doc["tenant"])
+    key = (name, tenant, kinds.text("api", doc["api"]), kinds.text("pool", doc["pool"], pools))
+    return key, kinds.whole("left", doc["left"], 0)
+
+
+async def credentials_doc(state: MockState, request: Request) -> Any:
+    """``POST /_mock/credentials``'s ``{vendor: [credential, ...]}``, or the config file's shape
+    around it, ``{"credentials": {...}}``; each vendor one the mock serves (the credentials
+    themselves are the store's to check)."""
+    doc: Any = await body(request, None)
+    if "credentials" in doc:
+        fields_of(request, doc, {"credentials"}, " beside credentials")
+        doc = doc["credentials"]
+    for name in doc if isinstance(doc, dict) else ():
+        served_vendor(state, name)
+    return doc
