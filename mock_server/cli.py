@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import functools
 import gc
+import io
 import json
 import os
 import shutil
@@ -17,9 +19,9 @@ import signal
 import socket
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ParamSpec, TextIO
 
 import anyio
 import uvicorn
@@ -258,21 +260,57 @@ def _replay_note() -> str:
     )
 
 
+P = ParamSpec("P")
+
+
+def _quiet_when_the_reader_goes(command: Callable[P, int]) -> Callable[P, int]:
+    """``tryon-mock openapi ... | head``: when the reader closes the pipe, the command ends
+    quietly (status 0: the reader has what it wanted), not with a BrokenPipeError traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            try:
+                return command(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a reader gone shows here (after --help too), not at exit
+        except BrokenPipeError:
+            # keep Python from flushing into the closed pipe again at exit
+            with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+
+    return run
+
+
+@_quiet_when_the_reader_goes
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
         return _verify(args)
     if args.command == "openapi":
-        text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
-        if args.out:
-            Path(args.out).write_text(text + "\n")
-        else:
-            print(text)
-        return 0
+        return _openapi(args)
     if args.command == "scenarios":
         for name in scenario.names():
             print(f"{name:<16} {scenario.load(name)['description']}")
         return 0
+    return _serve(args)
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
+    if not args.out:
+        print(text)
+        return 0
+    try:
+        Path(args.out).write_text(text + "\n")
+    except OSError as exc:
+        print(f"tryon-mock: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     try:
         options: dict[str, dict[str, str]] = {}
         for text in args.option:
