@@ -12,7 +12,6 @@ import errno
 import functools
 import gc
 import io
-import json
 import os
 import shutil
 import signal
@@ -298,12 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
+    text = openapi.text(openapi.document(contracts.load(args.vendor), args.server_url))
     if not args.out:
         print(text)
         return 0
     try:
-        Path(args.out).write_text(text + "\n")
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         print(f"tryon-mock: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
