@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 import contracts
 from contracts.verify import command as verify_command
-from mock_server import images, openapi, protocol, scenario
+from mock_server import access_log, images, openapi, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import Saver
 from mock_server.settings import ENV_PREFIX, Settings, SettingsError, load, parse_option
@@ -146,6 +146,8 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     images.limit_pillow()  # a process of its own: Pillow refuses what the mock would not decode
+    if settings.access_log is not False:  # on unless turned off
+        access_log.enable(out)
     saver: Saver | None = getattr(app.state, "saver", None)
     try:
         sock = listen(settings.host, settings.port)
@@ -214,6 +216,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--public-url", help="base URL written into result links")
     s.add_argument("--state-file", help="SQLite file: tasks, credentials, faults, uploads survive restarts")
     s.add_argument("--admin-token", help="let non-loopback clients use /_mock with X-Mock-Admin-Token")
+    s.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        help="a line per vendor request: time, vendor, endpoint, status, tenant, error, fault, "
+        "duration (default: on; TRYON_MOCK_ACCESS_LOG=0 turns it off too)",
+    )
     s.add_argument(
         "--allowed-host",
         action="append",
@@ -330,6 +338,7 @@ def _serve(args: argparse.Namespace) -> int:
                 "admin_token": args.admin_token,
                 "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
                 "state_file": args.state_file,
+                "access_log": args.access_log,
                 "log_level": args.log_level,
             },
         )
