@@ -12,10 +12,10 @@ pipeline took, from the request's arrival to its answer ready to send::
     2026-12-03T17:05:04.744Z damo query 500 tenant=t-2 error=23500000 fault=23500000@query(header) 0.5ms
 
 What it costs: nothing while the logger is off (one cached level check per request). When on,
-``LineHandler`` keeps the lines of one turn of the event loop and writes them together at its end
-(one write, not one per request), and dates them with the second's text made once a second. While
-it is the logger's one handler (``enable``), a line goes straight to it: a ``LogRecord`` per
-request would cost more than the rest of the line (bench/README.md has the figures).
+``LineHandler`` keeps the entries of one turn of the event loop and makes and writes their lines
+together at its end (one write, not one per request), dating them with the second's text made
+once a second. While it is the logger's one handler (``enable``), an entry goes straight to it: a
+``LogRecord`` per request would cost more than the line (bench/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -34,20 +34,24 @@ INFO = logging.INFO
 
 def log(entry: Entry) -> None:
     """Log the line of a journaled request (call it only when ``LOGGER.isEnabledFor(INFO)``)."""
-    took = (time.time() - entry.received) * 1000
+    ended = time.time()
+    handlers = LOGGER.handlers
+    if len(handlers) == 1 and isinstance(handlers[0], LineHandler):
+        handlers[0].keep(entry.received, entry, ended)
+    else:  # the logger as its user set it up: a record, dated when the request arrived
+        record = LOGGER.makeRecord(LOGGER.name, INFO, __file__, 0, message(entry, ended), (), None)
+        record.created = entry.received
+        LOGGER.handle(record)
+
+
+def message(entry: Entry, ended: float) -> str:
+    """The line of a request that was answered at ``ended``, but its time."""
     text = f"{entry.vendor} {entry.endpoint} {entry.status} tenant={entry.tenant}"
     if entry.error is not None:
         text += f" error={entry.error}"
     if entry.fault is not None:
         text += f" fault={_fault(entry.fault)}"
-    text = f"{text} {took:.1f}ms"
-    handlers = LOGGER.handlers
-    if len(handlers) == 1 and isinstance(handlers[0], LineHandler):
-        handlers[0].line(entry.received, text)
-    else:  # the logger as its user set it up: a record, dated when the request arrived
-        record = LOGGER.makeRecord(LOGGER.name, INFO, __file__, 0, text, (), None)
-        record.created = entry.received
-        LOGGER.handle(record)
+    return f"{text} {(ended - entry.received) * 1000:.1f}ms"
 
 
 def _fault(fault: dict[str, Any]) -> str:
@@ -62,13 +66,13 @@ def _fault(fault: dict[str, Any]) -> str:
 
 class LineHandler(logging.Handler):
     """Writes lines to a stream: those logged during one turn of an event loop together, at the
-    end of the turn; others at once. A stream that cannot be written (closed, a broken pipe)
-    loses the lines, not the request."""
+    end of the turn (made then too: a request only leaves its entry); others at once. A stream
+    that cannot be written (closed, a broken pipe) loses the lines, not the request."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(INFO)
         self.stream = stream
-        self._lines: list[str] = []
+        self._kept: list[tuple[float, Entry | str, float]] = []  # (time, entry or text, answered)
         self._pending = False
         self._second: tuple[int, str] = (-1, "")
 
@@ -78,17 +82,11 @@ class LineHandler(logging.Handler):
         except Exception:  # a message that cannot be formatted: logging's own report of it
             self.handleError(record)
             return
-        self.line(record.created, text)
+        self.keep(record.created, text, record.created)
 
-    def line(self, at: float, text: str) -> None:
-        """Write ``<at as UTC time to the millisecond> <text>`` (the text up to the second made
-        once a second)."""
-        whole = int(at)
-        second, prefix = self._second
-        if second != whole:
-            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-            self._second = (whole, prefix)
-        self._lines.append(f"{prefix}.{int((at - whole) * 1000):03d}Z {text}\n")
+    def keep(self, at: float, what: Entry | str, ended: float) -> None:
+        """Write ``<at as UTC time to the millisecond> <the text, or the entry's message>``."""
+        self._kept.append((at, what, ended))
         if self._pending:
             return
         try:
@@ -102,14 +100,23 @@ class LineHandler(logging.Handler):
     def flush(self) -> None:
         self.acquire()
         try:
-            lines, self._lines, self._pending = self._lines, [], False
-            if lines:
-                self.stream.write("".join(lines))
+            kept, self._kept, self._pending = self._kept, [], False
+            if kept:
+                self.stream.write("".join([self._line(*item) for item in kept]))
                 self.stream.flush()
         except (OSError, ValueError):
             pass
         finally:
             self.release()
+
+    def _line(self, at: float, what: Entry | str, ended: float) -> str:
+        whole = int(at)
+        second, prefix = self._second
+        if second != whole:  # the text up to the second, made once a second
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            self._second = (whole, prefix)
+        text = what if isinstance(what, str) else message(what, ended)
+        return f"{prefix}.{int((at - whole) * 1000):03d}Z {text}\n"
 
 
 def enable(stream: TextIO) -> LineHandler:
