@@ -12,10 +12,11 @@ pipeline took, from the request's arrival to its answer ready to send::
     2026-12-03T17:05:04.744Z damo query 500 tenant=t-2 error=23500000 fault=23500000@query(header) 0.5ms
 
 What it costs: nothing while the logger is off (one cached level check per request). When on,
-``LineHandler`` keeps the entries of one turn of the event loop and makes and writes their lines
-together at its end (one write, not one per request), dating them with the second's text made
-once a second. While it is the logger's one handler (``enable``), an entry goes straight to it: a
-``LogRecord`` per request would cost more than the line (bench/README.md has the figures).
+``LineHandler`` keeps the entries of ``FLUSH_EVERY`` seconds of a running event loop and makes
+and writes their lines together (one write, not one per request; ``flush`` at a server's end
+writes what is left), dating them with the second's text made once a second. While it is the
+logger's one handler (``enable``), an entry goes straight to it: a ``LogRecord`` per request
+would cost more than the line (bench/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger("tryon_mock.access")
 INFO = logging.INFO
+FLUSH_EVERY = 0.05  # seconds the lines of a running loop wait to go out together
 
 
 def log(entry: Entry) -> None:
@@ -65,9 +67,10 @@ def _fault(fault: dict[str, Any]) -> str:
 
 
 class LineHandler(logging.Handler):
-    """Writes lines to a stream: those logged during one turn of an event loop together, at the
-    end of the turn (made then too: a request only leaves its entry); others at once. A stream
-    that cannot be written (closed, a broken pipe) loses the lines, not the request."""
+    """Writes lines to a stream: those logged while an event loop runs together, ``FLUSH_EVERY``
+    seconds after the first of them (made then too: a request only leaves its entry); others at
+    once. A stream that cannot be written (closed, a broken pipe) loses the lines, not the
+    request."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(INFO)
@@ -95,7 +98,7 @@ class LineHandler(logging.Handler):
             self.flush()
             return
         self._pending = True
-        loop.call_soon(self.flush)
+        loop.call_later(FLUSH_EVERY, self.flush)
 
     def flush(self) -> None:
         self.acquire()
@@ -117,6 +120,14 @@ class LineHandler(logging.Handler):
             self._second = (whole, prefix)
         text = what if isinstance(what, str) else message(what, ended)
         return f"{prefix}.{int((at - whole) * 1000):03d}Z {text}\n"
+
+
+def flush() -> None:
+    """Write the lines kept so far (a server that stops: its process may end by the signal, and
+    a kept line would be lost)."""
+    for handler in LOGGER.handlers:
+        if isinstance(handler, LineHandler):
+            handler.flush()
 
 
 def enable(stream: TextIO) -> LineHandler:

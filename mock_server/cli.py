@@ -105,6 +105,7 @@ class _Server(uvicorn.Server):
         returns, so this is the last moment that runs)."""
         self.mock_state.fetcher.close()
         await super().shutdown(sockets)
+        access_log.flush()  # the last requests' lines
         if self.saving is not None:
             self.saving.cancel()  # a write under way ends first: the last save comes after it
             with contextlib.suppress(asyncio.CancelledError):

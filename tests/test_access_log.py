@@ -15,7 +15,7 @@ import pytest
 import contracts
 from mock_server import access_log
 from mock_server.settings import Settings, SettingsError, from_env, load
-from mock_server.testing import MockServer, Tenant, serve_in_thread
+from mock_server.testing import Tenant, serve_in_thread
 from tests.test_cli import DEFAULT_KEY, START_TIMEOUT, serve
 
 LINE = re.compile(
@@ -96,20 +96,11 @@ def test_the_fixture_logs_no_request_lines(
 def test_serve_in_thread_logs_when_asked(capfd: pytest.CaptureFixture[str]) -> None:
     with serve_in_thread(Settings(port=0, access_log=True)) as server, httpx.Client(trust_env=False) as http:
         http.get(f"{server.url}/api/v1/tasks/x", headers={"Authorization": "Bearer sk-nobody"})
-        lines = _lines_of(server, capfd)
-    assert [(m["endpoint"], m["status"], m["error"]) for m in lines] == [
-        ("task-query", "401", "InvalidApiKey")
-    ]
+    _, err = capfd.readouterr()  # its lines are written by the time the server has stopped
+    lines = [m.groupdict() for line in err.splitlines() if (m := LINE.match(line))]
+    fields = [(m["endpoint"], m["status"], m["error"]) for m in lines]
+    assert fields == [("task-query", "401", "InvalidApiKey")]
     assert not access_log.LOGGER.handlers, "its handler goes when the server stops"
-
-
-def _lines_of(server: MockServer, capfd: pytest.CaptureFixture[str]) -> list[dict[str, str | None]]:
-    """The request lines the server wrote to stderr (the one written at the end of the loop's turn
-    that answered: waited for by a request after it)."""
-    with httpx.Client(trust_env=False) as http:
-        http.get(f"{server.url}/_mock/health")
-    _, err = capfd.readouterr()
-    return [m.groupdict() for line in err.splitlines() if (m := LINE.match(line))]
 
 
 def test_a_tests_own_logging_can_take_the_lines(caplog: pytest.LogCaptureFixture) -> None:
