@@ -28,6 +28,7 @@ from mock_server.admin_input import (
 )
 from mock_server.admission import Admission
 from mock_server.answers import json_response
+from mock_server.clock import iso
 from mock_server.faults import FaultSpecError
 from mock_server.results import OSS_ERRORS, gmt, oss_error
 from mock_server.scenario import ScenarioError
@@ -35,7 +36,7 @@ from mock_server.state import MockState
 from mock_server.store.credentials import CredentialError
 from mock_server.store.rules import RuleLimit
 from mock_server.store.uploads import Upload, UploadTooLarge
-from mock_server.tasks import SUCCEEDED
+from mock_server.tasks import SUCCEEDED, Task, TaskView
 from mock_server.timing import Timing
 
 PREFIX = "/_mock"
@@ -126,17 +127,20 @@ class Admin:
             since=whole("since", q.get("since"), 0) or 0,
             limit=whole("limit", q.get("limit"), 1),
         )
-        return json_response({"entries": [e.as_dict() for e in entries]})  # echoes what clients sent
+        rows = [{**e.as_dict(), "time_iso": iso(e.time), "received_iso": iso(e.received)} for e in entries]
+        return json_response({"entries": rows})  # echoes what clients sent
 
     async def tasks(self, request: Request) -> Response:
         q = query(request, {"tenant", "vendor"})
         only = served_vendor(self.state, q["vendor"]) if q.get("vendor") else None
         now = self.state.clock.now()
         tenants = [q["tenant"]] if q.get("tenant") else await self.store.tasks.tenants()
+        base = self.state.settings.public_url or str(request.base_url)  # as the vendors' links
         rows = []
         for tenant in tenants:
             for task in await self.store.tasks.of(tenant, only, now, float("inf")):
                 view = await self.store.tasks.look(task, now)
+                done = view.stage == SUCCEEDED
                 rows.append(
                     {
                         "id": task.id,
@@ -146,16 +150,26 @@ class Admin:
                         "status": view.status,
                         "stage": view.stage,
                         "created": task.created,
+                        "created_iso": iso(task.created),
                         "ended": view.ended,
+                        "ended_iso": iso(view.ended),
                         "polls": view.polls,
                         "error": view.error.id if view.error else None,
                         "group": task.group,
-                        "results": [results.path(key) for key in results.result_keys(task)]
-                        if view.stage == SUCCEEDED
-                        else [],
+                        "results": [results.path(key) for key in results.result_keys(task)] if done else [],
+                        "result_urls": await self._result_urls(task, view, base) if done else [],
                     }
                 )
         return JSONResponse({"tasks": rows})
+
+    async def _result_urls(self, task: Task, view: TaskView, base_url: str) -> list[str]:
+        """The signed links the vendor's answers give to a finished task's images (the same expiry:
+        its end plus the tenant's result TTL of the vendor)."""
+        contract = self.state.contracts.get(task.vendor)
+        if contract is None:  # a task of a vendor this server does not serve (a state file's)
+            return []
+        ttl = await self.state.result_ttl(contract, task.tenant)
+        return self.state.results.task_urls(task, view, base_url, ttl)
 
     async def clock(self, request: Request) -> Response:
         query(request, ())

@@ -12,7 +12,6 @@ import errno
 import functools
 import gc
 import io
-import json
 import os
 import shutil
 import signal
@@ -29,7 +28,7 @@ from starlette.applications import Starlette
 
 import contracts
 from contracts.verify import command as verify_command
-from mock_server import images, openapi, protocol, scenario
+from mock_server import access_log, images, openapi, protocol, scenario
 from mock_server.app import create_app
 from mock_server.persistence import Saver
 from mock_server.settings import ENV_PREFIX, Settings, SettingsError, load, parse_option
@@ -106,6 +105,7 @@ class _Server(uvicorn.Server):
         returns, so this is the last moment that runs)."""
         self.mock_state.fetcher.close()
         await super().shutdown(sockets)
+        access_log.flush()  # the last requests' lines
         if self.saving is not None:
             self.saving.cancel()  # a write under way ends first: the last save comes after it
             with contextlib.suppress(asyncio.CancelledError):
@@ -147,6 +147,8 @@ def serve(app: Starlette, settings: Settings, out: TextIO = sys.stdout) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     images.limit_pillow()  # a process of its own: Pillow refuses what the mock would not decode
+    if settings.access_log is not False:  # on unless turned off
+        access_log.enable(out)
     saver: Saver | None = getattr(app.state, "saver", None)
     try:
         sock = listen(settings.host, settings.port)
@@ -215,6 +217,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--public-url", help="base URL written into result links")
     s.add_argument("--state-file", help="SQLite file: tasks, credentials, faults, uploads survive restarts")
     s.add_argument("--admin-token", help="let non-loopback clients use /_mock with X-Mock-Admin-Token")
+    s.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        help="a line per vendor request: time, vendor, endpoint, status, tenant, error, fault, "
+        "duration (default: on; TRYON_MOCK_ACCESS_LOG=0 turns it off too)",
+    )
     s.add_argument(
         "--allowed-host",
         action="append",
@@ -298,12 +306,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    text = json.dumps(openapi.document(contracts.load(args.vendor), args.server_url), indent=2)
+    text = openapi.text(openapi.document(contracts.load(args.vendor), args.server_url))
     if not args.out:
         print(text)
         return 0
     try:
-        Path(args.out).write_text(text + "\n")
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         print(f"tryon-mock: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -331,6 +339,7 @@ def _serve(args: argparse.Namespace) -> int:
                 "admin_token": args.admin_token,
                 "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
                 "state_file": args.state_file,
+                "access_log": args.access_log,
                 "log_level": args.log_level,
             },
         )

@@ -88,6 +88,7 @@ FIELD_KINDS: dict[str, Check] = {
     "nonces_in_all": lambda n, v: kinds.whole(n, v, 1),
     "fetch_timeout": lambda n, v: kinds.number(n, v, 0),
     "log_level": lambda n, v: kinds.text(n, v, LOG_LEVELS),
+    "access_log": _optional(kinds.flag),
     "state_file": _optional(kinds.text),
     "admin_token": _optional(kinds.text),
     "allowed_hosts": _hosts,
@@ -125,6 +126,9 @@ class Settings:
     nonces_in_all: int = 500_000  # live signature nonces of every credential together
     fetch_timeout: float = 10.0
     log_level: str = "warning"
+    # A line per vendor request (mock_server/access_log.py): True, False, or None for the runner's
+    # default (`serve`: on; `serve_in_thread` and the pytest fixtures: off)
+    access_log: bool | None = None
     state_file: str | None = None  # SQLite: tasks, credentials, faults, uploads outlive a restart
     admin_token: str | None = None  # lets non-loopback clients use the admin API (X-Mock-Admin-Token)
     # Host names the admin API answers besides loopback, the bind address and public_url's host:
@@ -248,6 +252,7 @@ ENV_VARIABLES: dict[str, tuple[str, Check]] = {
     "LOG_LEVEL": ("log_level", _text),
     "ADMIN_TOKEN": ("admin_token", _text),
     "STATE_FILE": ("state_file", _text),
+    "ACCESS_LOG": ("access_log", kinds.parse_flag),
     "ALLOWED_HOSTS": ("allowed_hosts", _host_list),
 }
 CONFIG_VARIABLE = "CONFIG"  # the config file's path, read by ``load``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -70,6 +71,42 @@ def test_tasks_listing_shows_stage_and_error(ds: DashScopeCaller) -> None:
     link = ds.output(ok)["image_url"]
     assert rows[ok]["results"] == [urlsplit(link).path], "the result paths the answer links to"
     assert rows[bad]["results"] == [] and rows[ok]["group"] is None
+
+
+def test_tasks_listing_gives_result_links_that_open(ds: DashScopeCaller) -> None:
+    """Each succeeded task's result_urls are the signed links the vendor's answer gives (a bare
+    result path answers 403 SignatureDoesNotMatch), and each opens as the image."""
+    ok = ds.task_id()
+    ds.advance(3600)
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert row["id"] == ok and row["result_urls"] == [ds.output(ok)["image_url"]]
+    (link,) = row["result_urls"]
+    opened = ds.client.get(link)
+    assert opened.status_code == 200 and opened.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(opened.content)).format == "PNG"
+    assert ds.client.get(row["results"][0]).status_code == 403, "the path alone is no link"
+
+
+def test_admin_times_come_with_iso_8601_beside_them(ds: DashScopeCaller) -> None:
+    running = ds.task_id()
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert row["id"] == running and row["ended"] is None and row["ended_iso"] is None
+    assert _epoch(row["created_iso"]) == pytest.approx(row["created"], abs=0.001)
+    ds.advance(3600)
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert _epoch(row["ended_iso"]) == pytest.approx(row["ended"], abs=0.001)
+    (entry, *_) = ds.client.get("/_mock/journal", params={"tenant": ds.key}).json()["entries"]
+    assert _epoch(entry["time_iso"]) == pytest.approx(entry["time"], abs=0.001)
+    assert _epoch(entry["received_iso"]) == pytest.approx(entry["received"], abs=0.001)
+    clock = ds.client.get("/_mock/clock").json()
+    assert _epoch(clock["now_iso"]) == pytest.approx(clock["now"], abs=0.001)
+    far = ds.client.post("/_mock/clock", json={"set": 1e12}).json()
+    assert far["now"] >= 1e12 and far["now_iso"] is None, "past year 9999: no date, no crash"
+
+
+def _epoch(text: str) -> float:
+    assert text.endswith("Z")
+    return datetime.fromisoformat(text).timestamp()
 
 
 def test_journal_keeps_what_the_vendor_read_and_showed(ds: DashScopeCaller) -> None:

@@ -68,7 +68,7 @@ def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
             "vendors must be a list of vendor names (aidge, ailabtools, damo, dashscope)",
         ),
         ({"credentials": []}, "credentials must be an object, not []"),
-        ({"colour": "red"}, "unknown setting colour: the settings are admin_token, allowed_hosts,"),
+        ({"colour": "red"}, "unknown setting colour: the settings are access_log, admin_token,"),
     ],
 )
 def test_a_config_key_of_the_wrong_kind_is_named(

@@ -97,7 +97,8 @@ def test_a_stop_saves_the_state_file_and_a_restart_says_what_it_restored(
     tmp_path: Path, http: httpx.Client, sig: signal.Signals
 ) -> None:
     state = tmp_path / "mock.sqlite"
-    with started(["--state-file", str(state)], tmp_path) as server:
+    # no request log: its line of the submit would come among these (tests/test_access_log.py)
+    with started(["--state-file", str(state), "--no-access-log"], tmp_path) as server:
         assert server.next_line() == f"state file {state}: new"
         accepted = submit(http, server.url, DEFAULT_KEY)
         assert accepted.status_code == 200, accepted.text
