@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from contracts.verify.adapters import CommandAdapter, PythonAdapter
     from contracts.verify.checks import CHECKS
+    from contracts.verify.persistent import PersistentAdapter
     from contracts.verify.report import Failure, Report
     from contracts.verify.runner import verify_client
     from contracts.verify.scenario import FaultPlan, Scenario
@@ -27,6 +28,7 @@ __all__ = [
     "CommandAdapter",
     "Failure",
     "FaultPlan",
+    "PersistentAdapter",
     "PythonAdapter",
     "Report",
     "Scenario",
@@ -39,6 +41,7 @@ _HOMES = {
     "CommandAdapter": "adapters",
     "Failure": "report",
     "FaultPlan": "scenario",
+    "PersistentAdapter": "persistent",
     "PythonAdapter": "adapters",
     "Report": "report",
     "Scenario": "scenario",
