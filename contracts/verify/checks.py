@@ -132,10 +132,11 @@ def auth_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 
 def _told(contract: Any, entry: Mapping[str, Any]) -> str:
     """The error message the client was told: as the server answered it (a gateway's own
-    string-to-sign included), else the row's message without its detail."""
+    string-to-sign included, its line feeds shown as ``\\n``), else the row's message without its
+    detail."""
     answered = entry.get("error_message")
     if answered:
-        return str(answered).strip()[:TOLD_SHOWN]
+        return str(answered).strip().replace("\n", "\\n")[:TOLD_SHOWN]
     return str(contract.error(entry["error"]).message.replace("%s", "").strip()[:160])
 
 
