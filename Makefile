@@ -33,7 +33,8 @@ test: $(BIN)/python
 lint: $(BIN)/python
 	$(lint-steps)
 
-# `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test).
+# `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test),
+# per vendor: in-process, command (a process per example) and persistent. EXAMPLES="200 30" (command).
 bench-verify: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m bench.verify_speed $(EXAMPLES)

@@ -210,6 +210,15 @@ def test_a_crash_of_the_tool_exits_3_not_1(
     assert "RuntimeError: a bug of the tool" in err and "the tool itself failed (exit 3)" in err
 
 
+def test_a_mock_of_its_own_that_does_not_start_exits_3_in_one_sentence(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("contracts.verify.spawn.serve_command", lambda: [sys.executable, "-c", "exit(4)"])
+    assert main(["verify", "--vendor", "damo", "--client-cmd", "true", "--seed", "1"]) == 3
+    *_, said = capsys.readouterr().err.strip().splitlines()
+    assert said.startswith("tryon-mock verify: the suite's own mock did not start: ") and "exited 4" in said
+
+
 def test_a_closed_pipe_ends_quietly() -> None:
     """``tryon-mock verify --list-checks | head -0``: the reader is gone before the first line."""
     reader, writer = os.pipe()

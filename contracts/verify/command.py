@@ -99,6 +99,9 @@ def main(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"tryon-mock verify: {exc}", file=sys.stderr)
         return 2
+    except ToolFailure as exc:
+        print(f"tryon-mock verify: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("tryon-mock verify: interrupted", file=sys.stderr)
         return 130
@@ -113,6 +116,10 @@ def main(args: argparse.Namespace) -> int:
 
 class UsageError(Exception):
     """The arguments name something that does not exist or cannot be used (exit 2)."""
+
+
+class ToolFailure(Exception):
+    """The tool cannot do its part, through no fault of the arguments or the client (exit 3)."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -165,6 +172,7 @@ def _verify(args: argparse.Namespace, client: Any, checks: dict[str, Any], seed:
     import httpx
 
     from contracts.verify.runner import verify_client
+    from contracts.verify.spawn import MockStartError
 
     try:
         return verify_client(
@@ -183,6 +191,8 @@ def _verify(args: argparse.Namespace, client: Any, checks: dict[str, Any], seed:
             progress=args.progress,
             on_example=Ticker(PROGRESS_EVERY),
         )
+    except MockStartError as exc:
+        raise ToolFailure(f"the suite's own mock did not start: {exc}") from None
     except httpx.HTTPError as exc:
         if args.server is None:
             raise
