@@ -30,10 +30,14 @@ PERSISTENT = [
 
 
 def tool(
-    *args: str, cwd: Path = ROOT, stdout: int | None = subprocess.PIPE
+    *args: str, cwd: Path = ROOT, stdout: int | None = subprocess.PIPE, cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m mock_server verify ...`` as a subprocess (this checkout first on the path)."""
+    """``python -m mock_server verify ...`` as a subprocess (this checkout first on the path;
+    Hypothesis' cache under ``cache`` when given)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
     return subprocess.run(
         [sys.executable, "-m", "mock_server", "verify", *args],
         cwd=cwd,
@@ -49,6 +53,8 @@ def tool(
 def test_a_run_prints_its_seed_first_and_leaves_no_hypothesis_folder(
     tryon_mock_server: MockServer, tmp_path: Path
 ) -> None:
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
     done = tool(
         "--vendor",
         "dashscope",
@@ -61,12 +67,14 @@ def test_a_run_prints_its_seed_first_and_leaves_no_hypothesis_folder(
         tryon_mock_server.url,
         "--progress",
         "polls",
-        cwd=tmp_path,
+        cwd=work,
+        cache=cache,
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[0] == "tryon-mock verify: dashscope, seed 5, 3 examples"
     assert "PASSED" in done.stdout
-    assert list(tmp_path.iterdir()) == [], "nothing left in the working directory (no .hypothesis/)"
+    assert list(work.iterdir()) == [], "nothing left in the working directory (no .hypothesis/)"
+    assert (cache / "tryon-mock" / "hypothesis").is_dir(), "Hypothesis' cache is the user's"
 
 
 def test_progress_lines_go_to_stderr(

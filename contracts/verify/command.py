@@ -16,7 +16,8 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 EXIT_CODES = (
@@ -225,17 +226,24 @@ class Ticker:
 
 @contextmanager
 def _hypothesis_home() -> Iterator[None]:
-    """Hypothesis keeps caches under ``.hypothesis/`` in the working directory: for this command's
-    run, a temporary directory instead (unless HYPOTHESIS_STORAGE_DIRECTORY names one), so that a
-    run leaves nothing behind. The previous setting comes back afterwards (a caller in pytest)."""
+    """Hypothesis keeps a cache (the constants of the modules loaded: seconds to rebuild) under
+    ``.hypothesis/`` in the working directory. For this command it is the user's cache directory
+    instead (``$XDG_CACHE_HOME/tryon-mock/hypothesis``; a temporary one where that cannot be made;
+    HYPOTHESIS_STORAGE_DIRECTORY, when set, wins), so that a run leaves nothing where it ran. The
+    previous setting comes back afterwards (for a caller in pytest)."""
     from hypothesis import configuration
 
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         yield
         return
     previous = vars(configuration).get("__hypothesis_home_directory")
-    with tempfile.TemporaryDirectory(prefix="tryon-verify-hypothesis-") as home:
-        configuration.set_hypothesis_home_dir(home)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tryon-mock" / "hypothesis"
+    with ExitStack() as stack:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tryon-verify-")))
+        configuration.set_hypothesis_home_dir(cache)
         try:
             yield
         finally:
