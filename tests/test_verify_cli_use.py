@@ -60,7 +60,7 @@ def test_a_run_prints_its_seed_first_and_leaves_no_hypothesis_folder(
         "dashscope",
         *PERSISTENT,
         "--max-examples",
-        "3",
+        "2",
         "--seed",
         "5",
         "--server",
@@ -71,7 +71,7 @@ def test_a_run_prints_its_seed_first_and_leaves_no_hypothesis_folder(
         cache=cache,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[0] == "tryon-mock verify: dashscope, seed 5, 3 examples"
+    assert done.stderr.splitlines()[0] == "tryon-mock verify: dashscope, seed 5, 2 examples"
     assert "PASSED" in done.stdout
     assert list(work.iterdir()) == [], "nothing left in the working directory (no .hypothesis/)"
     assert (cache / "tryon-mock" / "hypothesis").is_dir(), "Hypothesis' cache is the user's"

@@ -3,8 +3,9 @@
     from contracts.verify import verify_client
     verify_client(my_client, vendor="dashscope").assert_ok()
 
-A client is a Python callable (job dict -> outcome dict) or a command of any language (the job on
-stdin, the outcome on stdout); see contracts/README.md, "Verifying a client".
+A client is a Python callable (job dict -> outcome dict), a command of any language (the job on
+stdin, the outcome on stdout), or a ``PersistentAdapter`` (one process for the run, a job per line
+in, an outcome per line out); see contracts/README.md, "Verifying a client".
 
 The public names load on first use (PEP 562), so that ``contracts.verify.command``, which the
 ``tryon-mock`` command imports for its arguments, costs no Hypothesis to a process that only serves.
