@@ -243,8 +243,17 @@ def test_shrink_steps_are_counted_apart_and_junit_names_the_check(
     tryon_mock_server: MockServer, tmp_path: Path
 ) -> None:
     report = verify_client(
-        lambda job: {"status": "done"}, vendor="dashscope", server=tryon_mock_server, max_examples=20, seed=3
+        lambda job: {"status": "done"},
+        vendor="dashscope",
+        server=tryon_mock_server,
+        max_examples=20,
+        seed=3,
+        poll_interval=0.05,
+        checks={"nonce_uniqueness": False},
     )
+    assert report.failure is not None
+    replay = report.failure.replay
+    assert "poll_interval=0.05" in replay and "checks={'nonce_uniqueness': False}" in replay, replay
     assert report.examples == 1, "the first example failed: every run after it shrank or replayed it"
     assert report.shrink_steps >= 1
     assert report.checks["outcome_conformance"] == {"passed": 0, "failed": 1}
