@@ -206,6 +206,22 @@ def test_max_examples_below_one_is_refused(count: str, capsys: pytest.CaptureFix
     assert "--max-examples" in capsys.readouterr().err
 
 
+def test_a_report_that_cannot_be_written_names_the_flag(
+    tryon_mock_server: MockServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    args = ["--vendor", "dashscope", *PERSISTENT, "--max-examples", "1", "--progress", "polls"]
+    nowhere = "/nonexistent-dir/r.json"
+    assert main(["verify", "--server", tryon_mock_server.url, *args, "--report", nowhere]) == 2
+    captured = capsys.readouterr()
+    assert "PASSED" in captured.out, "the report is still printed"
+    assert (
+        captured.err.strip()
+        .splitlines()[-1]
+        .startswith(f"tryon-mock verify: --report {nowhere}: cannot write")
+    )
+
+
 def test_a_crash_of_the_tool_exits_3_not_1(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

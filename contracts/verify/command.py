@@ -154,9 +154,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tryon-mock verify: {args.vendor}, seed {seed}, {args.max_examples} examples", file=sys.stderr)
     with _hypothesis_home():
         report = _verify(args, client, checks, seed)
+    status = _say(report.text(), 0 if report.ok else 1)
     for path in args.report:
-        report.write(path)
-    return _say(report.text(), 0 if report.ok else 1)
+        try:
+            report.write(path)
+        except OSError as exc:
+            raise UsageError(f"--report {path}: cannot write it ({exc.strerror or exc})") from None
+    return status
 
 
 def _adapter(args: argparse.Namespace) -> Any:
