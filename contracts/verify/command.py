@@ -59,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--retry-backoff", type=float, default=0.02, help="the backoff the job suggests")
     parser.add_argument("--no-shrink", action="store_true", help="report the first failure as found")
+    parser.add_argument(
+        "--explicit",
+        choices=("rows", "all", "off"),
+        default="rows",
+        help="the phase before the random one: every error row in every place (rows), that for "
+        "every operation (all), or none (off)",
+    )
     parser.add_argument("--replay", help="run exactly this scenario (JSON, as a failure prints it)")
     parser.add_argument(
         "--list-checks", action="store_true", help="print the checks and their options, then exit"
@@ -194,6 +201,7 @@ def _verify(args: argparse.Namespace, client: Any, checks: dict[str, Any], seed:
             replay=args.replay,
             shrink=not args.no_shrink,
             progress=args.progress,
+            explicit=args.explicit,
             on_example=Ticker(PROGRESS_EVERY),
         )
     except MockStartError as exc:

@@ -17,8 +17,10 @@ from hypothesis.errors import FlakyFailure
 from hypothesis.strategies import SearchStrategy
 
 import contracts
+from contracts.verify import explicit as explicit_phase
 from contracts.verify.adapters import Adapter, Ran, adapter_for
 from contracts.verify.checks import CHECKS
+from contracts.verify.coverage import Coverage
 from contracts.verify.evidence import Evidence
 from contracts.verify.replay import scenario_from
 from contracts.verify.report import Failure, Report
@@ -98,6 +100,7 @@ class Runner:
         self.shrink_steps = 0  # the runs after it: Hypothesis shrinking it, and replaying the result
         self.shaping = dict(shaping or {})  # the settings a replay line must carry
         self.on_example = on_example  # told (examples, shrink steps, failed yet) after each run
+        self.coverage = Coverage(self.contract)
 
     def job(self, scenario: Scenario, credentials: dict[str, str]) -> dict[str, Any]:
         op = self.contract.operations[scenario.operation]
@@ -138,6 +141,7 @@ class Runner:
             self.shrink_steps += 1
         else:
             self.examples += 1
+        self.coverage.add(scenario, evidence)
         if self.on_example is not None:
             self.on_example(self.examples, self.shrink_steps, bool(failures) or shrinking)
         return Example(scenario, job, ran, evidence, failures)
@@ -204,6 +208,7 @@ def verify_client(
     replay: str | Mapping[str, Any] | None = None,
     shrink: bool = True,
     progress: str = "any",
+    explicit: str = "rows",
     on_example: Callable[[int, int, bool], None] | None = None,
 ) -> Report:
     """Verify a client of ``vendor`` against the mock.
@@ -216,8 +221,11 @@ def verify_client(
     (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
     scenario (as a failure report prints it) instead of drawing examples. ``shrink=False`` reports
     the first failing example as found (faster, larger). ``progress`` limits the drawn lifecycles to
-    poll counts (``"polls"``) or scaled time (``"time"``). ``on_example(examples, shrink_steps,
-    failed)`` is called after each run (for progress lines).
+    poll counts (``"polls"``) or scaled time (``"time"``). ``explicit`` is the explicit phase run first, in
+    addition to the ``max_examples`` of the random phase (contracts/verify/explicit.py): ``"rows"``
+    every error row in every place, the operations taking turns; ``"all"`` that for every
+    operation; ``"off"`` none. ``on_example(examples, shrink_steps, failed)`` is called after each
+    run (for progress lines).
     """
     if vendor not in contracts.vendor_names():
         raise ValueError(f"unknown vendor {vendor!r}; the vendors are {', '.join(contracts.vendor_names())}")
@@ -227,6 +235,8 @@ def verify_client(
     scenario = scenario_from(replay, list(contract.operations), "replay") if replay is not None else None
     adapter = adapter_for(client)
     enabled, disabled = check_settings(checks)
+    if explicit not in explicit_phase.MODES:
+        raise ValueError(f"explicit is one of {explicit_phase.MODES}, not {explicit!r}")
     seed = seed if seed is not None else random.randrange(2**32)
     report = Report(
         vendor=vendor, client=adapter.label, seed=seed if replay is None else None, disabled=disabled
@@ -259,14 +269,22 @@ def verify_client(
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
-                strategy = scenarios(contract, session.assets, operations, progress)
-                report.failure = _explore(runner, strategy, max_examples, seed, shrink)
+                drawn = explicit_phase.strategies(contract, session.assets, operations, progress, explicit)
+                for one in drawn:
+                    report.failure = _explore(runner, one, 1, seed, shrink)
+                    if report.failure is not None:
+                        break
+                runner.coverage.explicit = runner.examples
+                if report.failure is None:
+                    strategy = scenarios(contract, session.assets, operations, progress)
+                    report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()
             _close(adapter)
     report.examples = runner.examples
     report.shrink_steps = runner.shrink_steps
     report.checks = runner.counts
+    report.coverage = runner.coverage.summary(operations)
     report.seconds = time.perf_counter() - started
     return report
 

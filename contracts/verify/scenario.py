@@ -80,6 +80,12 @@ def scenarios(
     ``progress``: tasks progress by poll counts, by (scaled) time, or either."""
     if progress not in PROGRESSIONS:
         raise ValueError(f"progress is one of {PROGRESSIONS}")
+    names = async_operations(contract, operations)
+    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
+
+
+def async_operations(contract: Contract, operations: Sequence[str] | None = None) -> list[str]:
+    """The vendor's async operations (those named, if any); ValueError when none is left."""
     names = [
         name
         for name, op in contract.operations.items()
@@ -87,12 +93,18 @@ def scenarios(
     ]
     if not names:
         raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
-    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
+    return names
 
 
 def _scenario(
-    contract: Contract, name: str, assets: Sequence[Asset], progress: str
+    contract: Contract,
+    name: str,
+    assets: Sequence[Asset],
+    progress: str,
+    faults: st.SearchStrategy[list[FaultPlan]] | None = None,
 ) -> st.SearchStrategy[Scenario]:
+    """One operation's scenarios; ``faults`` replaces the drawn fault schedule (the explicit phase
+    fixes it)."""
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
     drawer = RequestDrawer(contract, op, assets)
@@ -106,9 +118,9 @@ def _scenario(
             doc = {k: v for k, v in doc.items() if k not in files}
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
-    return st.builds(
-        build, drawer.strategy(), timings(progress), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
-    )
+    if faults is None:
+        faults = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+    return st.builds(build, drawer.strategy(), timings(progress), faults)
 
 
 def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
@@ -163,3 +175,11 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
         ),
     ]
     return st.one_of(options)
+
+
+def with_faults(
+    contract: Contract, name: str, assets: Sequence[Asset], progress: str, faults: Sequence[FaultPlan]
+) -> st.SearchStrategy[Scenario]:
+    """The scenarios of operation ``name`` with this fault schedule, the rest drawn (the explicit
+    phase: its simplest draw is the simplest request and lifecycle with these faults)."""
+    return _scenario(contract, name, assets, progress, st.just(list(faults)))

@@ -58,6 +58,12 @@ from tests.clients.buggy_dashscope import (
     DashScopeWrongQueryPath,
     DashScopeWrongTaskId,
 )
+from tests.clients.buggy_rows import (
+    AidgeContentCodesFinal,
+    AILabToolsRetriesEvery429,
+    DamoNoGatewayThrottleRetry,
+    DashScopeRetriesOnly429And500,
+)
 from tests.clients.buggy_tool import (
     AidgeKeepsFirstKey,
     AidgeReportsThenLogs,
@@ -66,6 +72,7 @@ from tests.clients.buggy_tool import (
     DashScopeKeepsFirstKey,
     DashScopeReportsThenLogs,
 )
+from tests.clients.buggy_urls import AidgeUnquotesUrls, DamoDropsUrlQuery, DashScopeDoubleEncodesUrls
 
 __all__ = [
     "CATALOG",
@@ -74,10 +81,12 @@ __all__ = [
     "AILabToolsLateRequest",
     "AILabToolsNeverRetries",
     "AILabToolsPollsOtherTask",
+    "AILabToolsRetriesEvery429",
     "AILabToolsStopsAtRunning",
     "AILabToolsSwallowsCode",
     "AILabToolsTightLoop",
     "AILabToolsWrongHeader",
+    "AidgeContentCodesFinal",
     "AidgeFirstImageOnly",
     "AidgeFirstObjectOnly",
     "AidgeIgnoresFailedItems",
@@ -87,19 +96,23 @@ __all__ = [
     "AidgePollsOtherTask",
     "AidgeReportsThenLogs",
     "AidgeRetriesEverything",
+    "AidgeUnquotesUrls",
     "AidgeUnsaltedSignature",
     "AidgeWrongAppKey",
     "DamoConstantNonce",
     "DamoDropsPants",
+    "DamoDropsUrlQuery",
     "DamoElevenSubtasks",
     "DamoFirstImageOnly",
     "DamoIgnoresFailedItems",
     "DamoKeepsFirstKey",
+    "DamoNoGatewayThrottleRetry",
     "DamoNoStatus",
     "DamoPollAfterEnd",
     "DamoPollsOtherTask",
     "DamoSha1Signature",
     "DamoUnsortedHeaders",
+    "DashScopeDoubleEncodesUrls",
     "DashScopeFailedAsSuccess",
     "DashScopeKeepsFirstKey",
     "DashScopeLateRequest",
@@ -109,6 +122,7 @@ __all__ = [
     "DashScopePersonAsResult",
     "DashScopeReportsThenLogs",
     "DashScopeRetriesEverything",
+    "DashScopeRetriesOnly429And500",
     "DashScopeStatusDone",
     "DashScopeStopsAtRunning",
     "DashScopeSwallowsCode",
@@ -160,6 +174,17 @@ CATALOG: list[tuple[str, str, type, str]] = [
     ("ailabtools-late-request", "ailabtools", AILabToolsLateRequest, "no_request_after_outcome"),
     ("ailabtools-polls-other-task", "ailabtools", AILabToolsPollsOtherTask, "polls_own_task"),
     ("ailabtools-swallows-code", "ailabtools", AILabToolsSwallowsCode, "failure_reported"),
+    # one rare row mishandled (tests/clients/buggy_rows.py): the explicit phase meets every row
+    ("ailabtools-retries-every-429", "ailabtools", AILabToolsRetriesEvery429, "non_retryable_not_retried"),
+    ("damo-no-gateway-throttle-retry", "damo", DamoNoGatewayThrottleRetry, "retryable_retried"),
+    ("dashscope-retries-only-429-500", "dashscope", DashScopeRetriesOnly429And500, "retryable_retried"),
+    ("aidge-content-codes-final", "aidge", AidgeContentCodesFinal, "retryable_retried"),
+    # production-like image URLs mangled (tests/clients/buggy_urls.py)
+    ("dashscope-double-encodes-urls", "dashscope", DashScopeDoubleEncodesUrls, "request_matches_job"),
+    ("damo-drops-url-query", "damo", DamoDropsUrlQuery, "request_matches_job"),
+    ("aidge-unquotes-urls", "aidge", AidgeUnquotesUrls, "request_matches_job"),
+    # a call after writing the outcome, before exiting; a long-lived client's first key kept
+    # (tests/clients/buggy_tool.py)
     ("dashscope-reports-then-logs", "dashscope", DashScopeReportsThenLogs, "no_request_after_outcome"),
     ("aidge-reports-then-logs", "aidge", AidgeReportsThenLogs, "no_request_after_outcome"),
     ("dashscope-keeps-first-key", "dashscope", DashScopeKeepsFirstKey, "auth_conformance"),
