@@ -22,10 +22,12 @@ from mock_server.testing import MockServer
 from tests.clients.buggy import DamoUnsortedHeaders
 
 ROOT = Path(__file__).resolve().parents[1]
-PERSISTENT = [
+PERSISTENT = [  # the quickest client: one process, the random phase alone
     "--client-cmd",
     f"{shlex.quote(sys.executable)} -m tests.clients.run --jsonl dashscope",
     "--persistent",
+    "--explicit",
+    "off",
 ]
 
 
