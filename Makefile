@@ -64,7 +64,8 @@ test: $(VENV)/installed-test.stamp
 lint: $(VENV)/installed-test.stamp
 	$(lint-steps)
 
-# `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test).
+# `make bench-verify`: examples per second of the client-verification suite (a benchmark, not a test),
+# per vendor: in-process, command (a process per example) and persistent. EXAMPLES="200 30" (command).
 bench-verify: $(VENV)/installed-test.stamp
 	$(BIN)/python -m bench.verify_speed $(EXAMPLES)
 

@@ -1,42 +1,76 @@
-"""How many examples per second the contract-test suite runs: the in-process Python adapter (the
-correct DashScope client of tests/clients) against a real uvicorn in a thread, tasks finishing by
-poll counts. Run: ``make bench-verify`` (or ``python -m bench.verify_speed [examples]``)."""
+"""How many examples per second the contract-test suite runs, per vendor and per way of running the
+client (the correct clients of tests/clients, against a real uvicorn in a thread, tasks finishing
+by poll counts):
+
+- in-process: the Python adapter calls the client (at the default pace, and at a fast one);
+- command: the command adapter starts ``python -m tests.clients.run VENDOR`` for every example;
+- persistent: ``python -m tests.clients.run --jsonl VENDOR`` started once, a job per line.
+
+Each run is the random phase alone (``explicit="off"``): the explicit phase is a fixed set of
+examples, the same every run, and would swamp a short command-adapter run. The three run back to
+back for each vendor (paired: a machine that other work loads shows it in
+all three), and each vendor ends with persistent / command. Run: ``make bench-verify`` (or
+``python -m bench.verify_speed [examples] [command examples]``).
+"""
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
+from typing import Any
 
-from contracts.verify import verify_client
+from contracts.verify import PersistentAdapter, verify_client
+from contracts.verify.adapters import CommandAdapter
 from mock_server.testing import serve_in_thread
 from tests.clients.run import CORRECT
 
-PACES = {  # what the job suggests between polls and before retries, and the settle after an outcome
-    "default pace (20 ms polls and backoff, 20 ms settle)": (0.02, 0.02),
-    "fast pace (2 ms polls and backoff, 2 ms settle)": (0.002, 0.002),
-}
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT, FAST = 0.02, 0.002  # the job's poll interval and retry backoff, and the settle after an outcome
 
 
-def main(examples: int = 200) -> None:
+def _client(vendor: str, mode: str) -> Any:
+    run = [sys.executable, "-m", "tests.clients.run"]
+    if mode == "command":
+        return CommandAdapter(shlex.join([*run, vendor]), cwd=str(ROOT))
+    if mode == "persistent":
+        return PersistentAdapter(shlex.join([*run, "--jsonl", vendor]), cwd=str(ROOT))
+    return CORRECT[vendor]()
+
+
+def main(examples: int = 200, command_examples: int = 30) -> None:
+    runs = [  # label, mode, pace, examples
+        ("in-process, default pace (20 ms)", "in-process", DEFAULT, examples),
+        ("in-process, fast pace (2 ms)", "in-process", FAST, examples),
+        ("command, default pace", "command", DEFAULT, command_examples),
+        ("persistent, default pace", "persistent", DEFAULT, examples),
+    ]
     with serve_in_thread() as server:
         for vendor in ("dashscope", "damo", "aidge", "ailabtools"):
-            for label, (pace, settle) in PACES.items():
+            rates: dict[str, float] = {}
+            for label, mode, pace, count in runs:
                 report = verify_client(
-                    CORRECT[vendor](),
+                    _client(vendor, mode),
                     vendor=vendor,
                     server=server,
-                    max_examples=examples,
+                    max_examples=count,
                     seed=1,
                     progress="polls",
                     poll_interval=pace,
                     retry_backoff=pace,
-                    settle=settle,
+                    settle=pace,
+                    explicit="off",
                 )
                 assert report.ok, report.text()
+                rates.setdefault(mode, report.examples_per_second)
                 print(
-                    f"{vendor:<11} {label:<52} {report.examples:>4} examples "
-                    f"{report.seconds:6.2f} s  {report.examples_per_second:6.1f}/s"
+                    f"{vendor:<11} {label:<34} {report.examples:>4} examples "
+                    f"{report.seconds:6.2f} s  {report.examples_per_second:6.1f}/s",
+                    flush=True,
                 )
+            ratio = rates["persistent"] / rates["command"] if rates["command"] else 0.0
+            print(f"{vendor:<11} persistent / command: x{ratio:.1f}", flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    main(*(int(a) for a in sys.argv[1:3]))

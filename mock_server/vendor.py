@@ -181,10 +181,11 @@ class Vendor:
             return await handler(call)
         except VendorError as failure:
             entry.error = failure.error.id
+            entry.error_message = failure.error.text(failure.detail)
             return self.error_response(call, failure)
         except BodyRefused as refused:
             unread = call.fail(refused.trigger)
-            entry.error = unread.error.id
+            entry.error, entry.error_message = unread.error.id, unread.error.text(unread.detail)
             return self.error_response(call, unread)
         except FaultSpecError as exc:
             return JSONResponse(

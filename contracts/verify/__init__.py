@@ -3,8 +3,9 @@
     from contracts.verify import verify_client
     verify_client(my_client, vendor="dashscope").assert_ok()
 
-A client is a Python callable (job dict -> outcome dict) or a command of any language (the job on
-stdin, the outcome on stdout); see contracts/README.md, "Verifying a client".
+A client is a Python callable (job dict -> outcome dict), a command of any language (the job on
+stdin, the outcome on stdout), or a ``PersistentAdapter`` (one process for the run, a job per line
+in, an outcome per line out); see contracts/README.md, "Verifying a client".
 
 The public names load on first use (PEP 562), so that ``contracts.verify.command``, which the
 ``tryon-mock`` command imports for its arguments, costs no Hypothesis to a process that only serves.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from contracts.verify.adapters import CommandAdapter, PythonAdapter
     from contracts.verify.checks import CHECKS
+    from contracts.verify.persistent import PersistentAdapter
     from contracts.verify.report import Failure, Report
     from contracts.verify.runner import verify_client
     from contracts.verify.scenario import FaultPlan, Scenario
@@ -27,6 +29,7 @@ __all__ = [
     "CommandAdapter",
     "Failure",
     "FaultPlan",
+    "PersistentAdapter",
     "PythonAdapter",
     "Report",
     "Scenario",
@@ -39,6 +42,7 @@ _HOMES = {
     "CommandAdapter": "adapters",
     "Failure": "report",
     "FaultPlan": "scenario",
+    "PersistentAdapter": "persistent",
     "PythonAdapter": "adapters",
     "Report": "report",
     "Scenario": "scenario",

@@ -4,11 +4,13 @@ as one JSON document on stdin and writes the outcome as one JSON document on std
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from contracts.verify import replay
+from contracts.verify.process import run_timed, split_command
 
 GRACE_SECONDS = 5.0  # a command may run this much past the job's time budget before it is killed
 
@@ -19,6 +21,12 @@ class Ran:
 
     outcome: Any = None
     problem: str | None = None
+    reported: float | None = None  # wall-clock time the outcome was complete, when not the return
+
+
+def time_limit(job: Mapping[str, Any], grace: float) -> float:
+    """Seconds a command may run on ``job`` before it is killed."""
+    return float(job["time_budget_seconds"]) + grace
 
 
 class Adapter(Protocol):
@@ -26,7 +34,7 @@ class Adapter(Protocol):
 
     def run(self, job: dict[str, Any]) -> Ran: ...
 
-    def replay_command(self, vendor: str, scenario: str) -> str: ...
+    def replay_command(self, vendor: str, scenario: str, shaping: Mapping[str, Any]) -> str: ...
 
 
 class PythonAdapter:
@@ -42,32 +50,24 @@ class PythonAdapter:
         except Exception as exc:  # the client's own crash is a finding, not the suite's
             return Ran(problem=f"the client raised {type(exc).__name__}: {exc}")
 
-    def replay_command(self, vendor: str, scenario: str) -> str:
-        return f"verify_client({self.label}, vendor={vendor!r}, replay={scenario!r})"
+    def replay_command(self, vendor: str, scenario: str, shaping: Mapping[str, Any]) -> str:
+        return replay.python_call(self.label, vendor, scenario, shaping)
 
 
 class CommandAdapter:
-    """A command started once per job: the job on stdin, the outcome on stdout."""
+    """A command started once per job: the job on stdin, the outcome on stdout. The outcome's time
+    is when its last bytes arrived on stdout, not when the process ended."""
 
     def __init__(self, command: str, cwd: str | None = None, grace: float = GRACE_SECONDS) -> None:
         self.command = command
         self.grace = grace
-        self.args = shlex.split(command)
+        self.args = split_command(command, cwd)  # CannotStart (a ValueError) at once, not per example
         self.cwd = cwd
         self.label = command
 
     def run(self, job: dict[str, Any]) -> Ran:
-        timeout = float(job["time_budget_seconds"]) + self.grace
         try:
-            done = subprocess.run(
-                self.args,
-                input=json.dumps(job),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=self.cwd,
-                check=False,
-            )
+            done = run_timed(self.args, json.dumps(job), time_limit(job, self.grace), self.cwd)
         except subprocess.TimeoutExpired:
             return Ran(problem=f"the command ran past its time budget and {self.grace:g} s of grace")
         except OSError as exc:
@@ -76,14 +76,12 @@ class CommandAdapter:
             tail = done.stderr.strip()[-500:]
             return Ran(problem=f"the command exited {done.returncode}: {tail}")
         try:
-            return Ran(outcome=json.loads(done.stdout))
+            return Ran(outcome=json.loads(done.stdout), reported=done.written)
         except ValueError:
             return Ran(problem=f"stdout is not one JSON document: {done.stdout[:200]!r}")
 
-    def replay_command(self, vendor: str, scenario: str) -> str:
-        return shlex.join(
-            ["tryon-mock", "verify", "--vendor", vendor, "--client-cmd", self.command, "--replay", scenario]
-        )
+    def replay_command(self, vendor: str, scenario: str, shaping: Mapping[str, Any]) -> str:
+        return replay.command_line(vendor, self.command, scenario, shaping)
 
 
 def adapter_for(client: Any) -> Adapter:

@@ -16,6 +16,7 @@ from contracts.model import ErrorCode
 from contracts.verify import documents
 from contracts.verify.evidence import Evidence, Verdict
 
+TOLD_SHOWN = 1000  # characters of an answered error message quoted (a string-to-sign is long)
 REQUEST_SITUATIONS = ("body.", "form.", "header.", "query.", "operation.", "route.", "list.")
 
 
@@ -125,10 +126,18 @@ def auth_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     c = ev.contract
     ids = {c.triggers[s] for s in c.triggers if s.startswith("auth.")}
     return [
-        f"{_describe(e)}: {c.error(e['error']).message.replace('%s', '').strip()[:160]}"
-        for e in ev.entries
-        if e.get("error") in ids and not ev.injected(e)
+        f"{_describe(e)}: {_told(c, e)}" for e in ev.entries if e.get("error") in ids and not ev.injected(e)
     ]
+
+
+def _told(contract: Any, entry: Mapping[str, Any]) -> str:
+    """The error message the client was told: as the server answered it (a gateway's own
+    string-to-sign included, its line feeds shown as ``\\n``), else the row's message without its
+    detail."""
+    answered = entry.get("error_message")
+    if answered:
+        return str(answered).strip().replace("\n", "\\n")[:TOLD_SHOWN]
+    return str(contract.error(entry["error"]).message.replace("%s", "").strip()[:160])
 
 
 @check("nonce_uniqueness", "a nonce the vendor requires is never sent twice")

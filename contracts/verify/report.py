@@ -33,7 +33,8 @@ class Report:
     vendor: str
     client: str
     seed: int | None
-    examples: int = 0
+    examples: int = 0  # drawn examples (up to and with the first failing one)
+    shrink_steps: int = 0  # runs after the first failure: shrinking it, and replaying the smallest
     seconds: float = 0.0
     checks: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> {"passed", "failed"}
     disabled: list[str] = field(default_factory=list)
@@ -46,7 +47,9 @@ class Report:
 
     @property
     def examples_per_second(self) -> float:
-        return self.examples / self.seconds if self.seconds else 0.0
+        """Client runs per second, shrink steps included (each is a run like any other)."""
+        runs = self.examples + self.shrink_steps
+        return runs / self.seconds if self.seconds else 0.0
 
     def assert_ok(self) -> Report:
         if not self.ok:
@@ -59,8 +62,9 @@ class Report:
         verdict = "PASSED" if self.ok else "FAILED"
         lines = [
             f"tryon-mock verify: {self.vendor} client {self.client}: {verdict}",
-            f"  {self.examples} examples in {self.seconds:.1f} s "
-            f"({self.examples_per_second:.1f}/s), seed {self.seed}",
+            f"  {self.examples} examples"
+            + (f" and {self.shrink_steps} shrink steps" if self.shrink_steps else "")
+            + f" in {self.seconds:.1f} s ({self.examples_per_second:.1f}/s), seed {self.seed}",
         ]
         for name, counts in self.checks.items():
             mark = "ok  " if not counts["failed"] else "FAIL"
@@ -109,7 +113,7 @@ class Report:
             for key, value in coverage.properties(self.coverage).items():
                 ET.SubElement(props, "property", name=key, value=value)
         for name in [*self.checks, *self.disabled]:
-            case = ET.SubElement(suite, "testcase", classname=f"{self.vendor}.{self.client}", name=name)
+            case = ET.SubElement(suite, "testcase", classname=f"tryon-mock.{self.vendor}.{name}", name=name)
             if name in self.disabled:
                 ET.SubElement(case, "skipped", message="turned off")
             elif name in failed and self.failure is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from contracts.verify.adapters import Adapter, Ran, adapter_for
 from contracts.verify.checks import CHECKS
 from contracts.verify.coverage import Coverage
 from contracts.verify.evidence import Evidence
+from contracts.verify.replay import scenario_from
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
 from contracts.verify.scenario import Scenario, scenarios
@@ -81,6 +82,8 @@ class Runner:
         poll_interval: float,
         retry_backoff: float,
         settle: float,
+        shaping: Mapping[str, Any] | None = None,
+        on_example: Callable[[int, int, bool], None] | None = None,
     ) -> None:
         self.adapter = adapter
         self.session = session
@@ -93,7 +96,10 @@ class Runner:
         }
         self.settle = settle
         self.counts = {name: {"passed": 0, "failed": 0} for name in checks}
-        self.examples = 0
+        self.examples = 0  # drawn examples, up to and with the first failing one
+        self.shrink_steps = 0  # the runs after it: Hypothesis shrinking it, and replaying the result
+        self.shaping = dict(shaping or {})  # the settings a replay line must carry
+        self.on_example = on_example  # told (examples, shrink steps, failed yet) after each run
         self.coverage = Coverage(self.contract)
 
     def job(self, scenario: Scenario, credentials: dict[str, str]) -> dict[str, Any]:
@@ -118,20 +124,32 @@ class Runner:
         try:
             job = self.job(scenario, tenant.credentials)
             ran = self.adapter.run(job)
-            returned = time.time()
+            returned = ran.reported or time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
         evidence = Evidence(self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned)
         failures = []
+        shrinking = self.failed
         for name, options in self.checks.items():
             found = CHECKS[name].run(evidence, options)
-            self.counts[name]["failed" if found else "passed"] += 1
+            if not shrinking:
+                self.counts[name]["failed" if found else "passed"] += 1
             failures += [(name, message) for message in found]
-        self.examples += 1
+        if shrinking:
+            self.shrink_steps += 1
+        else:
+            self.examples += 1
         self.coverage.add(scenario, evidence)
+        if self.on_example is not None:
+            self.on_example(self.examples, self.shrink_steps, bool(failures) or shrinking)
         return Example(scenario, job, ran, evidence, failures)
+
+    @property
+    def failed(self) -> bool:
+        """Whether an example has failed (every run after it is a shrink step or a replay)."""
+        return any(counts["failed"] for counts in self.counts.values())
 
     def failure(self, example: Example, flaky: bool = False) -> Failure:
         scenario = json.dumps(example.scenario.as_dict(), separators=(",", ":"), sort_keys=True)
@@ -141,7 +159,7 @@ class Runner:
             job=example.job,
             outcome=example.ran.outcome if example.ran.problem is None else {"problem": example.ran.problem},
             requests=[_line(e) for e in example.evidence.entries],
-            replay=self.adapter.replay_command(self.contract.name, scenario),
+            replay=self.adapter.replay_command(self.contract.name, scenario, self.shaping),
             flaky=flaky,
         )
 
@@ -191,6 +209,7 @@ def verify_client(
     shrink: bool = True,
     progress: str = "any",
     explicit: str = "rows",
+    on_example: Callable[[int, int, bool], None] | None = None,
 ) -> Report:
     """Verify a client of ``vendor`` against the mock.
 
@@ -205,9 +224,15 @@ def verify_client(
     poll counts (``"polls"``) or scaled time (``"time"``). ``explicit`` is the explicit phase run first, in
     addition to the ``max_examples`` of the random phase (contracts/verify/explicit.py): ``"rows"``
     every error row in every place, the operations taking turns; ``"all"`` that for every
-    operation; ``"off"`` none.
+    operation; ``"off"`` none. ``on_example(examples, shrink_steps, failed)`` is called after each
+    run (for progress lines).
     """
+    if vendor not in contracts.vendor_names():
+        raise ValueError(f"unknown vendor {vendor!r}; the vendors are {', '.join(contracts.vendor_names())}")
+    if max_examples < 1:
+        raise ValueError(f"max_examples is {max_examples}; it must be 1 or more")
     contract = contracts.load(vendor)
+    scenario = scenario_from(replay, list(contract.operations), "replay") if replay is not None else None
     adapter = adapter_for(client)
     enabled, disabled = check_settings(checks)
     if explicit not in explicit_phase.MODES:
@@ -227,11 +252,20 @@ def verify_client(
             poll_interval=poll_interval,
             retry_backoff=retry_backoff,
             settle=settle,
+            shaping={
+                "time_budget": time_budget,
+                "poll_interval": poll_interval,
+                "retry_backoff": retry_backoff,
+                "progress": progress,
+                "operations": list(operations) if operations else None,
+                "checks": dict(checks) if checks else None,
+                "server": url if server is not None else None,
+            },
+            on_example=on_example,
         )
         try:
-            if replay is not None:
-                doc = json.loads(replay) if isinstance(replay, str) else dict(replay)
-                example = runner.run(Scenario.from_dict(doc))
+            if scenario is not None:
+                example = runner.run(scenario)
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
@@ -246,11 +280,20 @@ def verify_client(
                     report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()
+            _close(adapter)
     report.examples = runner.examples
+    report.shrink_steps = runner.shrink_steps
     report.checks = runner.counts
     report.coverage = runner.coverage.summary(operations)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _close(adapter: Adapter) -> None:
+    """Stop what the adapter keeps running between examples (a persistent client's process)."""
+    close = getattr(adapter, "close", None)
+    if close is not None:
+        close()
 
 
 def _explore(

@@ -39,6 +39,7 @@ class Entry:
     body_bytes: int
     status: int = 0
     error: str | None = None
+    error_message: str | None = None  # the error's message as answered, its detail filled in
     fault: dict[str, Any] | None = None
     task_id: str | None = None
     received: float = 0.0  # wall-clock time (time.time()) when the request arrived

@@ -64,11 +64,20 @@ from tests.clients.buggy_rows import (
     DamoNoGatewayThrottleRetry,
     DashScopeRetriesOnly429And500,
 )
+from tests.clients.buggy_tool import (
+    AidgeKeepsFirstKey,
+    AidgeReportsThenLogs,
+    AILabToolsKeepsFirstKey,
+    DamoKeepsFirstKey,
+    DashScopeKeepsFirstKey,
+    DashScopeReportsThenLogs,
+)
 from tests.clients.buggy_urls import AidgeUnquotesUrls, DamoDropsUrlQuery, DashScopeDoubleEncodesUrls
 
 __all__ = [
     "CATALOG",
     "AILabToolsFilesAsUrls",
+    "AILabToolsKeepsFirstKey",
     "AILabToolsLateRequest",
     "AILabToolsNeverRetries",
     "AILabToolsPollsOtherTask",
@@ -81,9 +90,11 @@ __all__ = [
     "AidgeFirstImageOnly",
     "AidgeFirstObjectOnly",
     "AidgeIgnoresFailedItems",
+    "AidgeKeepsFirstKey",
     "AidgeNoBackoff",
     "AidgePollAfterEnd",
     "AidgePollsOtherTask",
+    "AidgeReportsThenLogs",
     "AidgeRetriesEverything",
     "AidgeUnquotesUrls",
     "AidgeUnsaltedSignature",
@@ -94,6 +105,7 @@ __all__ = [
     "DamoElevenSubtasks",
     "DamoFirstImageOnly",
     "DamoIgnoresFailedItems",
+    "DamoKeepsFirstKey",
     "DamoNoGatewayThrottleRetry",
     "DamoNoStatus",
     "DamoPollAfterEnd",
@@ -102,11 +114,13 @@ __all__ = [
     "DamoUnsortedHeaders",
     "DashScopeDoubleEncodesUrls",
     "DashScopeFailedAsSuccess",
+    "DashScopeKeepsFirstKey",
     "DashScopeLateRequest",
     "DashScopeNeverRetries",
     "DashScopeNoBackoff",
     "DashScopeNoBearer",
     "DashScopePersonAsResult",
+    "DashScopeReportsThenLogs",
     "DashScopeRetriesEverything",
     "DashScopeRetriesOnly429And500",
     "DashScopeStatusDone",
@@ -169,4 +183,12 @@ CATALOG: list[tuple[str, str, type, str]] = [
     ("dashscope-double-encodes-urls", "dashscope", DashScopeDoubleEncodesUrls, "request_matches_job"),
     ("damo-drops-url-query", "damo", DamoDropsUrlQuery, "request_matches_job"),
     ("aidge-unquotes-urls", "aidge", AidgeUnquotesUrls, "request_matches_job"),
+    # a call after writing the outcome, before exiting; a long-lived client's first key kept
+    # (tests/clients/buggy_tool.py)
+    ("dashscope-reports-then-logs", "dashscope", DashScopeReportsThenLogs, "no_request_after_outcome"),
+    ("aidge-reports-then-logs", "aidge", AidgeReportsThenLogs, "no_request_after_outcome"),
+    ("dashscope-keeps-first-key", "dashscope", DashScopeKeepsFirstKey, "auth_conformance"),
+    ("damo-keeps-first-key", "damo", DamoKeepsFirstKey, "auth_conformance"),
+    ("aidge-keeps-first-key", "aidge", AidgeKeepsFirstKey, "auth_conformance"),
+    ("ailabtools-keeps-first-key", "ailabtools", AILabToolsKeepsFirstKey, "auth_conformance"),
 ]

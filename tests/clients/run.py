@@ -1,6 +1,7 @@
 """Run a test client as a command, the way the suite's command adapter drives any language:
 ``python -m tests.clients.run <vendor | buggy variant id>`` reads a job on stdin and prints the
-outcome on stdout."""
+outcome on stdout. With ``--jsonl`` (the persistent mode, ``tryon-mock verify --persistent``) it
+reads one job per line until stdin ends and prints one outcome line for each, in order."""
 
 from __future__ import annotations
 
@@ -30,11 +31,16 @@ def client(name: str) -> Any:
     return next(cls for variant, _, cls, _ in CATALOG if variant == name)()
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv[0] == "--jsonl":
+        serve = client(argv[1])  # one client for every job, as a long-lived integration keeps one
+        for line in sys.stdin:
+            print(json.dumps(serve(json.loads(line))), flush=True)
+        return 0
     job = json.load(sys.stdin)
-    print(json.dumps(client(sys.argv[1])(job)))
+    print(json.dumps(client(argv[0])(job)), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
