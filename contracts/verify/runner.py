@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import example as _example
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import FlakyFailure
 from hypothesis.strategies import SearchStrategy
@@ -22,7 +23,7 @@ from contracts.verify.checks import CHECKS
 from contracts.verify.evidence import Evidence
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
-from contracts.verify.scenario import Scenario, scenarios
+from contracts.verify.scenario import Scenario, forgotten_examples, scenarios
 from contracts.verify.server import Session
 from contracts.verify.spawn import spawned_mock
 
@@ -114,13 +115,16 @@ class Runner:
         tenant = self.session.open(scenario)
         try:
             job = self.job(scenario, tenant.credentials)
+            started = time.time()
             ran = self.adapter.run(job)
             returned = time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
-        evidence = Evidence(self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned)
+        evidence = Evidence(
+            self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned, started
+        )
         failures = []
         for name, options in self.checks.items():
             found = CHECKS[name].run(evidence, options)
@@ -226,7 +230,8 @@ def verify_client(
                     report.failure = runner.failure(example)
             else:
                 strategy = scenarios(contract, session.assets, operations, progress)
-                report.failure = _explore(runner, strategy, max_examples, seed, shrink)
+                explicit = forgotten_examples(contract, session.assets, operations, progress)
+                report.failure = _explore(runner, strategy, max_examples, seed, shrink, explicit=explicit)
         finally:
             session.shutdown()
     report.examples = runner.examples
@@ -236,7 +241,13 @@ def verify_client(
 
 
 def _explore(
-    runner: Runner, strategy: SearchStrategy[Scenario], max_examples: int, seed: int, shrink: bool
+    runner: Runner,
+    strategy: SearchStrategy[Scenario],
+    max_examples: int,
+    seed: int,
+    shrink: bool,
+    *,
+    explicit: Sequence[Scenario] = (),
 ) -> Failure | None:
 
     @hypothesis_seed(seed)
@@ -255,6 +266,9 @@ def _explore(
         found = runner.run(scenario)
         if found.failures:
             raise _Failed(found)
+
+    for scenario in reversed(explicit):  # run first, in their order, before the drawn ones
+        example = _example(scenario)(example)
 
     try:
         example()

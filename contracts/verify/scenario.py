@@ -5,9 +5,10 @@ can be replayed exactly)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
 from contracts.model import Contract, ErrorCode
@@ -18,6 +19,18 @@ PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
 MAX_FAULTS = 2
 MAX_DELAY_MS = 30
+# How long an ended task stays readable (mock seconds): the contract's, or so short that a client
+# polling at the job's pace finds the task forgotten (DashScope UNKNOWN, the others' error).
+FORGET_SECONDS = 0.0001
+RETENTIONS: tuple[float | None, ...] = (None, FORGET_SECONDS)
+# The explicit examples' task: queued, then running, for several polls at the default poll interval
+# (20 ms), then forgotten as it ends (mock seconds).
+PATIENT: dict[str, Any] = {
+    "progress": "time",
+    "queue_seconds": 0.02,
+    "run_seconds": 0.18,
+    "retention_seconds": FORGET_SECONDS,
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,34 @@ def scenarios(
     ``progress``: tasks progress by poll counts, by (scaled) time, or either."""
     if progress not in PROGRESSIONS:
         raise ValueError(f"progress is one of {PROGRESSIONS}")
+    names = _async_operations(contract, operations)
+    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
+
+
+def forgotten_examples(
+    contract: Contract,
+    assets: Sequence[Asset],
+    operations: Sequence[str] | None = None,
+    progress: str = "any",
+) -> list[Scenario]:
+    """For each async operation, its simplest request with a task that runs for several polls and is
+    forgotten as soon as it ends: a client must keep polling with its budget (not give up early),
+    and its next poll after the end gets the vendor's "no such task" answer. The suite runs them
+    before the drawn examples (a draw alone leaves some runs without such a task). None when the
+    lifecycles are limited to poll counts (a task that ends on a poll is seen ending)."""
+    if progress == "polls":
+        return []
+    quiet = settings(
+        database=None, derandomize=True, phases=(Phase.generate,), suppress_health_check=list(HealthCheck)
+    )  # the first example generated is the simplest: no shrinking needed
+    found = []
+    for name in _async_operations(contract, operations):
+        simplest = find(_scenario(contract, name, assets, "time"), lambda _: True, settings=quiet)
+        found.append(replace(simplest, timing=dict(PATIENT)))
+    return found
+
+
+def _async_operations(contract: Contract, operations: Sequence[str] | None) -> list[str]:
     names = [
         name
         for name, op in contract.operations.items()
@@ -87,7 +128,7 @@ def scenarios(
     ]
     if not names:
         raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
-    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
+    return names
 
 
 def _scenario(
@@ -114,10 +155,17 @@ def _scenario(
 def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
     by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}"})
     by_time = st.builds(
-        lambda q, r, at: {"progress": "time", "queue_scale": q, "run_scale": r, "fail_at": at},
+        lambda q, r, at, kept: {
+            "progress": "time",
+            "queue_scale": q,
+            "run_scale": r,
+            "fail_at": at,
+            **({"retention_seconds": kept} if kept else {}),
+        },
         st.sampled_from(TIME_SCALES),
         st.sampled_from(TIME_SCALES),
         st.sampled_from((1.0, 0.5)),
+        st.sampled_from(RETENTIONS),
     )
     return {"polls": by_polls, "time": by_time}.get(progress, st.one_of(by_polls, by_time))
 

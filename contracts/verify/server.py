@@ -87,14 +87,16 @@ class Session:
     # -- one example -----------------------------------------------------------------------------
 
     def open(self, scenario: Scenario) -> Tenant:
-        """A fresh tenant with one credential of each kind, the scenario's timing and faults."""
+        """A fresh tenant with one credential of each kind, the scenario's timing and faults. The
+        credentials are strict: the server accepts their requests signed in the documented form
+        only, not the variants it tolerates for other callers."""
         tenant = f"verify-{secrets.token_hex(8)}"
         creds: dict[str, str] = {}
         registered = []
         for kind in self.contract.credential_kinds:
             fields = {f: _secret(f) for f in kind.fields}
             creds.update(fields)
-            registered.append({**fields, "tenant": tenant})
+            registered.append({**fields, "tenant": tenant, "strict": True})
         self.admin("POST", "/credentials", json={self.contract.name: registered})
         self.admin("POST", "/timing", json={"tenant": tenant, **scenario.timing})
         for plan in scenario.faults:
