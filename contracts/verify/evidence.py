@@ -149,8 +149,8 @@ class Verdict:
         return all("links" in t for t in self.tasks if t["stage"] == "succeeded")
 
     def task_images(self, task: Mapping[str, Any]) -> list[str]:
-        found: list[str] = task.get("links") if self.whole else task.get("results")  # type: ignore[assignment]
-        return list(found or [])
+        found = task.get("links") if self.whole else task.get("results")
+        return [str(url) for url in found or []]
 
     @property
     def images(self) -> list[str]:
