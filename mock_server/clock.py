@@ -1,13 +1,15 @@
 """Mock time: real (speed 1), scaled (speed N) or manual (speed 0, moved only by advance()).
 
 One interface for all three: ``now()`` is the mock's epoch seconds. Changing the speed keeps
-``now()`` continuous, so tasks never jump when a test switches modes.
+``now()`` continuous, so tasks never jump when a test switches modes. ``iso`` writes such a time
+for people (the admin API gives it beside the epoch seconds).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -49,8 +51,9 @@ class Clock:
 
     def set(self, epoch: float) -> None:
         """Jump to an absolute mock time, forward only."""
-        if epoch < self.now():
-            raise ValueError("time only moves forward")
+        now = self.now()
+        if epoch < now:
+            raise ValueError(f"time only moves forward: set must be at or after the mock's now, {now:.3f}")
         self._rebase(epoch)
 
     def resume(self, epoch: float, speed: float) -> None:
@@ -60,9 +63,22 @@ class Clock:
         self._rebase(epoch)
         self._speed = speed
 
-    def snapshot(self) -> dict[str, float | str]:
-        return {"now": self.now(), "speed": self._speed, "mode": self.mode}
+    def snapshot(self) -> dict[str, float | str | None]:
+        now = self.now()
+        return {"now": now, "now_iso": iso(now), "speed": self._speed, "mode": self.mode}
 
     def _rebase(self, mock_now: float) -> None:
         self._anchor_real = self._source()
         self._anchor_mock = mock_now
+
+
+def iso(epoch: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 in UTC to the millisecond (``2026-12-03T16:38:28.123Z``); None
+    for None, and for a time no calendar date of years 1 to 9999 holds (a clock set far ahead)."""
+    if epoch is None:
+        return None
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -2,11 +2,17 @@
 security schemes, request bodies (JSON, form and multipart) and query parameters, responses with
 their schemas, the error table as documented responses, and the contract's documented examples
 next to the schemas they follow. For Prism, Swagger UI, code generators and Schemathesis;
-``tryon-mock openapi --vendor V`` and ``GET /_mock/openapi/V.json``."""
+``tryon-mock openapi --vendor V`` and ``GET /_mock/openapi/V.json``.
+
+One path per operation, so that a code generator makes one method of each: the other spellings
+the vendor accepts (DashScope's with a trailing slash) are listed in the operation's
+``x-tryon-mock-aliases``. Every operation is tagged with what it does (its endpoint kind), and the
+document lists those tags. ``text`` writes a document as UTF-8 JSON (titles stay readable)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,16 +24,29 @@ PATH_PARAM = re.compile(r"{([^}]+)}")
 SUFFIX = ".schema.json"
 DOCUMENTED = "documented"  # the name of a request example
 FORM = "application/x-www-form-urlencoded"
+ALIASES = "x-tryon-mock-aliases"  # an operation's other accepted paths
+# The tags: what an endpoint does (its kind), in this order.
+TAGS = {
+    "submit": "Start a try-on task (or run one at once).",
+    "query": "Read where a task stands, and its results.",
+    "cancel": "Cancel a task that has not started.",
+    "list": "List tasks or account facts.",
+    "process": "Synchronous image processing.",
+    "upload": "Upload input files to the vendor's storage.",
+}
 
 
 def document(contract: Contract, server_url: str = "http://127.0.0.1:8000") -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in contract.endpoints:
-        for index, path in enumerate(endpoint.paths):
-            operation_id = endpoint.id if index == 0 else f"{endpoint.id}-{index + 1}"
-            paths.setdefault(path, {})[endpoint.method.lower()] = _operation(
-                contract, endpoint, path, operation_id
-            )
+        path, *aliases = endpoint.paths
+        op = _operation(contract, endpoint, path, endpoint.id)
+        if aliases:
+            op[ALIASES] = aliases
+        paths.setdefault(path, {})[endpoint.method.lower()] = op
+    kinds = {endpoint.kind for endpoint in contract.endpoints}
+    tags = [{"name": kind, "description": text} for kind, text in TAGS.items() if kind in kinds]
+    tags += [{"name": kind} for kind in sorted(kinds - set(TAGS))]
     schemes = dict(contract.raw["auth"].get("openapi", {}))
     return {
         "openapi": "3.1.0",
@@ -38,6 +57,7 @@ def document(contract: Contract, server_url: str = "http://127.0.0.1:8000") -> d
             f"Credentials: {contract.raw['auth'].get('description', contract.auth_scheme)}",
         },
         "servers": [{"url": server_url}],
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": {_name(f): _plain(s) for f, s in sorted(contract.schemas.items())},
@@ -45,6 +65,11 @@ def document(contract: Contract, server_url: str = "http://127.0.0.1:8000") -> d
         },
         "security": [{name: []} for name in schemes],
     }
+
+
+def text(doc: dict[str, Any]) -> str:
+    """A document as JSON text, non-ASCII characters as themselves (write it as UTF-8)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 def _name(schema_file: str) -> str:

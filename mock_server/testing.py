@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import httpx
 import uvicorn
 
 import contracts
-from mock_server import protocol
+from mock_server import access_log, protocol
 from mock_server.app import create_app
 from mock_server.settings import Settings
 from mock_server.state import MockState
@@ -116,7 +117,10 @@ class _Server(uvicorn.Server):
 
 @contextmanager
 def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> Iterator[MockServer]:
-    """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
+    """``with serve_in_thread(settings) as server:``, a real uvicorn in a daemon thread (default
+    settings: ``Settings(port=0)``, a free loopback port), yielding its :class:`MockServer` once it
+    listens; stopped, the requests in flight first, when the block ends (README, "In pytest").
+    It logs no request lines unless ``settings.access_log`` is true (then to stderr)."""
     settings = settings or Settings(port=0)
     app = create_app(settings)
     config = protocol.uvicorn_config(app, settings, log_level="warning")
@@ -130,9 +134,12 @@ def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> 
         time.sleep(0.005)
     host, port = server.servers[0].sockets[0].getsockname()[:2]
     handle = MockServer(url=f"http://{host}:{port}", state=app.state.mock)
+    lines = access_log.enable(sys.stderr) if settings.access_log else None
     try:
         yield handle
     finally:
         handle.close()
         server.should_exit = True
         thread.join(timeout)
+        if lines is not None:
+            access_log.disable(lines)

@@ -3,7 +3,8 @@
 For each request: read the body (bounded in size and time), authenticate (the vendor's scheme,
 giving the tenant), check the endpoint's required headers and the media type its body must be
 declared as, decide the fault (header, rule or magic input), run the vendor's handler, render any
-vendor error in the vendor's own envelope, and journal the exchange. A vendor module supplies
+vendor error in the vendor's own envelope, journal the exchange, and log its line (``access_log``,
+when that logger is on). A vendor module supplies
 ``authenticate``, ``error_response`` and its handlers, each marked with ``@handles``.
 """
 
@@ -21,7 +22,7 @@ from starlette.routing import Route
 
 from contracts.model import Contract, Endpoint
 from contracts.vocabulary import EndpointKind
-from mock_server import faults, limits, network
+from mock_server import access_log, faults, limits, network
 from mock_server.body import BodyRefused, read_body
 from mock_server.call import Call, first_values
 from mock_server.errors import VendorError
@@ -139,6 +140,8 @@ class Vendor:
                 entry.params = params
                 entry.tasks = call.shown
                 await state.store.journal.record(entry)
+                if access_log.LOGGER.isEnabledFor(access_log.INFO):
+                    access_log.log(entry)
             if call.fault and call.fault.network == "truncate":
                 return network.Truncated(response)
             return response

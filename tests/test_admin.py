@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -70,6 +71,42 @@ def test_tasks_listing_shows_stage_and_error(ds: DashScopeCaller) -> None:
     link = ds.output(ok)["image_url"]
     assert rows[ok]["results"] == [urlsplit(link).path], "the result paths the answer links to"
     assert rows[bad]["results"] == [] and rows[ok]["group"] is None
+
+
+def test_tasks_listing_gives_result_links_that_open(ds: DashScopeCaller) -> None:
+    """Each succeeded task's result_urls are the signed links the vendor's answer gives (a bare
+    result path answers 403 SignatureDoesNotMatch), and each opens as the image."""
+    ok = ds.task_id()
+    ds.advance(3600)
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert row["id"] == ok and row["result_urls"] == [ds.output(ok)["image_url"]]
+    (link,) = row["result_urls"]
+    opened = ds.client.get(link)
+    assert opened.status_code == 200 and opened.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(opened.content)).format == "PNG"
+    assert ds.client.get(row["results"][0]).status_code == 403, "the path alone is no link"
+
+
+def test_admin_times_come_with_iso_8601_beside_them(ds: DashScopeCaller) -> None:
+    running = ds.task_id()
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert row["id"] == running and row["ended"] is None and row["ended_iso"] is None
+    assert _epoch(row["created_iso"]) == pytest.approx(row["created"], abs=0.001)
+    ds.advance(3600)
+    (row,) = ds.client.get("/_mock/tasks", params={"tenant": ds.key}).json()["tasks"]
+    assert _epoch(row["ended_iso"]) == pytest.approx(row["ended"], abs=0.001)
+    (entry, *_) = ds.client.get("/_mock/journal", params={"tenant": ds.key}).json()["entries"]
+    assert _epoch(entry["time_iso"]) == pytest.approx(entry["time"], abs=0.001)
+    assert _epoch(entry["received_iso"]) == pytest.approx(entry["received"], abs=0.001)
+    clock = ds.client.get("/_mock/clock").json()
+    assert _epoch(clock["now_iso"]) == pytest.approx(clock["now"], abs=0.001)
+    far = ds.client.post("/_mock/clock", json={"set": 1e12}).json()
+    assert far["now"] >= 1e12 and far["now_iso"] is None, "past year 9999: no date, no crash"
+
+
+def _epoch(text: str) -> float:
+    assert text.endswith("Z")
+    return datetime.fromisoformat(text).timestamp()
 
 
 def test_journal_keeps_what_the_vendor_read_and_showed(ds: DashScopeCaller) -> None:
@@ -180,8 +217,9 @@ def test_scenario_setting_applies_at_start() -> None:
 
 
 def test_credentials_are_validated(client: TestClient) -> None:
-    for bad in ({"dashscope": [{"key": "x"}]}, {"nobody": [{"api_key": "x"}]}, {"dashscope": "sk"}):
+    for bad in ({"dashscope": [{"key": "x"}]}, {"dashscope": "sk"}):
         assert client.post("/_mock/credentials", json=bad).status_code == 400
+    assert client.post("/_mock/credentials", json={"nobody": [{"api_key": "x"}]}).status_code == 404
     listed = client.get("/_mock/credentials").json()["dashscope"]
     assert listed == [{**c, "tenant": c["api_key"]} for c in DS.default_credentials]
 
@@ -226,17 +264,27 @@ def test_a_marker_on_a_mock_asset_url(ds: DashScopeCaller) -> None:
 REMOTE = ("10.0.0.7", 40000)
 
 
+RULE = {"error": "Throttling", "vendor": "dashscope"}
+
+
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [("POST", "/_mock/reset"), ("GET", "/_mock/journal"), ("POST", "/_mock/faults"), ("GET", "/_mock/tasks")],
+    ("method", "path", "body"),
+    [
+        ("POST", "/_mock/reset", {}),
+        ("GET", "/_mock/journal", None),
+        ("POST", "/_mock/faults", RULE),
+        ("GET", "/_mock/tasks", None),
+    ],
 )
-def test_the_control_routes_answer_only_loopback_without_a_token(method: str, path: str) -> None:
+def test_the_control_routes_answer_only_loopback_without_a_token(
+    method: str, path: str, body: dict[str, str] | None
+) -> None:
     app = create_app(Settings(speed=0))
     remote = TestClient(app, client=REMOTE)
     refused = remote.request(method, path, json={})
     assert refused.status_code == 403 and "X-Mock-Admin-Token" in refused.json()["error"]
     local = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 40000))
-    assert local.request(method, path, json={"error": "Throttling", "vendor": "dashscope"}).status_code < 300
+    assert local.request(method, path, json=body).status_code < 300
 
 
 def test_what_clients_read_stays_public_and_vendors_answer_anyone() -> None:

@@ -58,6 +58,7 @@ class Served:
     url: str
     banner: list[str]
     stderr: list[str]
+    output: queue.Queue[str | None]  # stdout's lines after the banner (None: it ended)
 
 
 def _pump(stream: Any, into: queue.Queue[str | None] | list[str]) -> None:
@@ -113,7 +114,7 @@ def serve(*args: str, cwd: Path) -> Iterator[Served]:
             match = SERVING.search(banner[0])
             assert match, banner
             assert int(match.group(2)) > 0
-            yield Served(proc, match.group(1), banner, stderr)
+            yield Served(proc, match.group(1), banner, stderr, lines)
         finally:
             proc.terminate()
             try:

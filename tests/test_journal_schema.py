@@ -115,7 +115,7 @@ def fake_server(journal: httpx.Response) -> httpx.Client:
         (
             httpx.Response(200, json={"entries": [{"seq": "1"}]}),
             "answers GET /_mock/journal in another format than contracts/journal.schema.json "
-            "documents: /entries/0: 'time' is a required property (and 17 more)",
+            "documents: /entries/0: 'time' is a required property (and 19 more)",
         ),
         (httpx.Response(200, json={"requests": []}), "/: 'entries' is a required property (and 1 more)"),
         (httpx.Response(200, text="<html>", headers={"content-type": "text/html"}), "not JSON (text/html)"),

@@ -35,8 +35,9 @@ def test_every_endpoint_and_error_row_is_documented(vendor: str) -> None:
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc)))
     assert refs <= set(doc["components"]["schemas"]), "every $ref resolves"
     for endpoint in contract.endpoints:
-        for path in endpoint.paths:
-            assert endpoint.method.lower() in doc["paths"][path]
+        path, *aliases = endpoint.paths
+        assert by_id[endpoint.id] is doc["paths"][path][endpoint.method.lower()]
+        assert by_id[endpoint.id].get("x-tryon-mock-aliases", []) == aliases
         listed = {
             c["id"] for r in by_id[endpoint.id]["responses"].values() for c in r.get("x-error-codes", [])
         }
@@ -136,17 +137,17 @@ def test_served_under_mock_with_this_servers_url(client: TestClient) -> None:
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_every_documented_operation_reaches_its_endpoint(client: TestClient, vendor: str) -> None:
-    """A request to each documented path and method lands on that endpoint of the live mock (its
-    journal names it), not on the vendor's unknown-route answer."""
+    """A request to each documented path and method, and to each of its aliases, lands on that
+    endpoint of the live mock (its journal names it), not on the vendor's unknown-route answer."""
     doc = document(contracts.load(vendor))
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            concrete = re.sub(r"{[^}]+}", "some-id", path)
-            client.request(method.upper(), concrete)
-            entry: dict[str, Any] = client.get(
-                "/_mock/journal", params={"vendor": vendor, "limit": 1}
-            ).json()["entries"][-1]
-            assert entry["endpoint"] == re.sub(r"-\d+$", "", op["operationId"]), (method, path)
+            for spelling in [path, *op.get("x-tryon-mock-aliases", [])]:
+                client.request(method.upper(), re.sub(r"{[^}]+}", "some-id", spelling))
+                entry: dict[str, Any] = client.get(
+                    "/_mock/journal", params={"vendor": vendor, "limit": 1}
+                ).json()["entries"][-1]
+                assert entry["endpoint"] == op["operationId"], (method, spelling)
 
 
 def test_cli_prints_and_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,3 +158,41 @@ def test_cli_prints_and_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str
     written = json.loads(out.read_text())
     assert printed["paths"] == written["paths"] and written["servers"] == [{"url": "http://h:1"}]
     validate(written)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_one_path_per_operation_so_generators_make_one_method_each(vendor: str) -> None:
+    """No operation id twice, no path that is another with a trailing slash (DashScope accepts
+    both spellings: the second is an alias of the operation, not an operation of its own)."""
+    doc = document(contracts.load(vendor))
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)) == len(contracts.load(vendor).endpoints)
+    assert not [p for p in doc["paths"] if p.endswith("/") and p.rstrip("/") in doc["paths"]]
+
+
+def test_dashscope_lists_the_trailing_slash_spellings_as_aliases() -> None:
+    doc = document(contracts.load("dashscope"))
+    submit = doc["paths"]["/api/v1/services/aigc/image2image/image-synthesis"]["post"]
+    assert submit["x-tryon-mock-aliases"] == ["/api/v1/services/aigc/image2image/image-synthesis/"]
+    assert "/api/v1/tasks/{task_id}/" not in doc["paths"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_operation_is_tagged_and_the_tags_are_listed(vendor: str) -> None:
+    doc = document(contracts.load(vendor))
+    listed = [t["name"] for t in doc["tags"]]
+    used = [tag for item in doc["paths"].values() for op in item.values() for tag in op["tags"]]
+    assert all(op["tags"] for item in doc["paths"].values() for op in item.values())
+    assert set(used) == set(listed) and len(listed) == len(set(listed))
+
+
+def test_printed_and_written_documents_keep_non_ascii_titles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    title = contracts.load("damo").title
+    assert not title.isascii(), "the DAMO title has Chinese in it"
+    out = tmp_path / "damo.json"
+    assert main(["openapi", "--vendor", "damo", "--out", str(out)]) == 0
+    assert main(["openapi", "--vendor", "damo"]) == 0
+    for written in (out.read_text(encoding="utf-8"), capsys.readouterr().out):
+        assert "\\u" not in written and f'"title": "{title} (tryon-mock)"' in written

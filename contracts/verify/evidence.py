@@ -94,6 +94,11 @@ class Evidence:
         text = f"{entry['path']}?{entry.get('query', '')}\n{entry.get('body') or ''}"
         return next((t for t in self.created if t in text), None)
 
+    def group(self, task_id: str) -> list[dict[str, Any]]:
+        """The tasks the server keeps of a task or batch id (``GET /_mock/tasks``), in order."""
+        members = [t for t in self.tasks if t["id"] == task_id or t.get("group") == task_id]
+        return sorted(members, key=lambda t: task_order(t["id"]))
+
     def about_job(self, entry: Mapping[str, Any]) -> bool:
         """Whether the request is a submit, or a query of a task this client created: the calls
         whose answers tell how the job ended (a read-only call of another endpoint tells nothing)."""
@@ -155,3 +160,8 @@ class Verdict:
     @property
     def images(self) -> list[str]:
         return [url for t in self.tasks for url in self.task_images(t)]
+
+
+def task_order(task_id: str) -> tuple[str, int]:
+    head, _, tail = task_id.rpartition("-")
+    return (head, int(tail)) if tail.isdigit() else (task_id, -1)

@@ -5,10 +5,9 @@ can be replayed exactly)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
 from contracts.model import Contract, ErrorCode
@@ -93,35 +92,12 @@ def scenarios(
     ``progress``: tasks progress by poll counts, by (scaled) time, or either."""
     if progress not in PROGRESSIONS:
         raise ValueError(f"progress is one of {PROGRESSIONS}")
-    names = _async_operations(contract, operations)
+    names = async_operations(contract, operations)
     return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
 
 
-def forgotten_examples(
-    contract: Contract,
-    assets: Sequence[Asset],
-    operations: Sequence[str] | None = None,
-    progress: str = "any",
-) -> list[Scenario]:
-    """The simplest request of the first async operation (of those named), with a task that runs for
-    several polls and is forgotten as soon as it ends: a client must keep polling within its budget
-    (not give up early), and its next poll after the end gets the vendor's "no such task" answer.
-    The suite runs it before the drawn examples, which draw such tasks too (a draw alone leaves
-    some runs without one). One example, not one per operation: each costs a fifth of a second.
-    None when the lifecycles are limited to poll counts (a task that ends on a poll is seen ending)."""
-    if progress == "polls":
-        return []
-    quiet = settings(
-        database=None, derandomize=True, phases=(Phase.generate,), suppress_health_check=list(HealthCheck)
-    )  # the first example generated is the simplest: no shrinking needed
-    found = []
-    for name in _async_operations(contract, operations)[:1]:
-        simplest = find(_scenario(contract, name, assets, "time"), lambda _: True, settings=quiet)
-        found.append(replace(simplest, timing=dict(PATIENT)))
-    return found
-
-
-def _async_operations(contract: Contract, operations: Sequence[str] | None) -> list[str]:
+def async_operations(contract: Contract, operations: Sequence[str] | None = None) -> list[str]:
+    """The vendor's async operations (those named, if any); ValueError when none is left."""
     names = [
         name
         for name, op in contract.operations.items()
@@ -132,9 +108,28 @@ def _async_operations(contract: Contract, operations: Sequence[str] | None) -> l
     return names
 
 
-def _scenario(
-    contract: Contract, name: str, assets: Sequence[Asset], progress: str
+def forgotten(
+    contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None = None
 ) -> st.SearchStrategy[Scenario]:
+    """The first async operation (of those named), without faults, with a task that runs for
+    several polls and is forgotten as soon as it ends: a client must keep polling within its budget
+    (not give up early), and its next poll after the end gets the vendor's "no such task" answer.
+    The explicit phase runs it first (the random phase draws such tasks too, but not in every run)."""
+    name = async_operations(contract, operations)[0]
+    return _scenario(contract, name, assets, "time", st.just([]), timing=st.just(dict(PATIENT)))
+
+
+def _scenario(
+    contract: Contract,
+    name: str,
+    assets: Sequence[Asset],
+    progress: str,
+    faults: st.SearchStrategy[list[FaultPlan]] | None = None,
+    *,
+    timing: st.SearchStrategy[dict[str, Any]] | None = None,
+) -> st.SearchStrategy[Scenario]:
+    """One operation's scenarios; ``faults`` replaces the drawn fault schedule and ``timing`` the
+    drawn lifecycle (the explicit phase fixes them)."""
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
     drawer = RequestDrawer(contract, op, assets)
@@ -148,9 +143,9 @@ def _scenario(
             doc = {k: v for k, v in doc.items() if k not in files}
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
-    return st.builds(
-        build, drawer.strategy(), timings(progress), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
-    )
+    if faults is None:
+        faults = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+    return st.builds(build, drawer.strategy(), timings(progress) if timing is None else timing, faults)
 
 
 def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
@@ -212,3 +207,11 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
         ),
     ]
     return st.one_of(options)
+
+
+def with_faults(
+    contract: Contract, name: str, assets: Sequence[Asset], progress: str, faults: Sequence[FaultPlan]
+) -> st.SearchStrategy[Scenario]:
+    """The scenarios of operation ``name`` with this fault schedule, the rest drawn (the explicit
+    phase: its simplest draw is the simplest request and lifecycle with these faults)."""
+    return _scenario(contract, name, assets, progress, st.just(list(faults)))
