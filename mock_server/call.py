@@ -18,7 +18,7 @@ from mock_server.json_body import parse_json
 from mock_server.request_params import FORM, query_and_form
 from mock_server.state import MockState
 from mock_server.store.journal import ANONYMOUS
-from mock_server.tasks import Task, TaskView
+from mock_server.tasks import UNKNOWN, Task, TaskView
 from mock_server.timing import Timing
 
 _NOT_PARSED = object()
@@ -210,6 +210,13 @@ class Call:
         self.shown.append({"id": task.id, "status": view.status, "stage": view.stage})
         return view
 
+    def unknown(self, task_id: str, status: str) -> None:
+        """Note in the journal that this answer shows ``task_id`` as not known to the vendor (a
+        forgotten task, or none of the caller's), in the vendor's ``status`` word."""
+        if self.shown is None:
+            self.shown = []
+        self.shown.append({"id": task_id, "status": status, "stage": UNKNOWN})
+
     async def _raise_deferred(self, task: Task) -> None:
         place = place_of(self.endpoint.kind)
         if place is None:
@@ -223,4 +230,8 @@ class Call:
         """The links to a finished task's result images, valid for the tenant's result TTL."""
         timing = self._timing or await self.timing()  # one read of the store per call
         ttl = timing.result_ttl(self.contract.result_ttl_seconds)
-        return self.state.results.task_urls(task, view, self.base_url, ttl)
+        urls = self.state.results.task_urls(task, view, self.base_url, ttl)
+        shown = next((s for s in reversed(self.shown or []) if s["id"] == task.id), None)
+        if shown is not None:  # the journal keeps the whole links the answer gives
+            shown["links"] = urls
+        return urls

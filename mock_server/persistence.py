@@ -95,10 +95,12 @@ async def restore(state: MockState, saved: Saved) -> None:
     clock = saved.meta.get("clock")
     if clock is not None and clock["speed"] != 1:  # a real-time clock goes on from now
         state.clock.resume(clock["now"], clock["speed"])
-    credentials: dict[str, list[dict[str, str]]] = {}
+    credentials: dict[str, list[dict[str, Any]]] = {}
     for _, cred in items.get("credentials", []):
         if cred["vendor"] in served:
-            credentials.setdefault(cred["vendor"], []).append({**cred["fields"], "tenant": cred["tenant"]})
+            strict = {"strict": True} if cred.get("strict") else {}
+            doc = {**cred["fields"], "tenant": cred["tenant"], **strict}
+            credentials.setdefault(cred["vendor"], []).append(doc)
     await store.credentials.load(credentials)
     await store.tasks.restore((doc for _, doc in items.get("tasks", [])), served)
     if "secret" in saved.meta:

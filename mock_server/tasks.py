@@ -25,6 +25,7 @@ RUNNING: Final = "running"
 SUCCEEDED: Final = "succeeded"
 FAILED: Final = "failed"
 CANCELED: Final = "canceled"
+UNKNOWN: Final = "unknown"  # shown only: an answer that the vendor does not know the task
 PLANS_KEPT = 512  # distinct timelines kept for sharing
 NOTHING: Mapping[Any, Any] = MappingProxyType({})
 

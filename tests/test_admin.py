@@ -121,7 +121,9 @@ def test_journal_keeps_what_the_vendor_read_and_showed(ds: DashScopeCaller) -> N
     (shown,) = first["tasks"]
     assert first["params"] is None and shown["id"] == task_id and shown["stage"] == "running"
     assert shown["status"] in [p.status for p in LIFE.phases]
-    assert second["tasks"] == [{"id": task_id, "status": LIFE.succeeded, "stage": "succeeded"}]
+    link = ds.output(task_id)["image_url"]  # a third query: the same link, whole
+    shown_done = {"id": task_id, "status": LIFE.succeeded, "stage": "succeeded", "links": [link]}
+    assert second["tasks"] == [shown_done], "the links the answer gave, signed query string and all"
     assert before <= submit["received"] <= first["received"] <= second["received"] <= time.time()
 
 

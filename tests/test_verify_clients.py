@@ -69,6 +69,15 @@ EXPLICIT = {
     "damo-no-gateway-throttle-retry",
     "dashscope-retries-only-429-500",
     "aidge-content-codes-final",
+    # the phase's first example: a task that runs several polls, forgotten as it ends (buggy_judge.py)
+    "dashscope-polls-forgotten",
+    "damo-polls-forgotten",
+    "aidge-polls-forgotten",
+    "ailabtools-polls-forgotten",
+    "dashscope-gives-up-early",
+    "damo-gives-up-early",
+    "aidge-gives-up-early",
+    "ailabtools-gives-up-early",
 }
 
 

@@ -76,7 +76,7 @@ def request_conformance(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     for e in ev.entries:
         if ev.kind(e) == "unknown":
             found.append(f"{e['method']} {e['path']} is no endpoint of the {c.name} contract")
-        elif e.get("error") in ids and not ev.injected(e) and not e.get("tasks"):  # not a task's own end
+        elif e.get("error") in ids and not ev.injected(e) and not e.get("tasks") and not ev.forgotten(e):
             found.append(f"{_describe(e)}: the server refused the request's shape")
     return found
 
@@ -192,8 +192,9 @@ def poll_pace(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 
 @check(
     "stops_at_terminal_status",
-    "the client polls until a terminal status and not after it (where a task's end is answered with a "
-    "retryable error, as AILabTools does, up to retries_after_error more polls are retries)",
+    "the client polls until a terminal status (or an answer that the vendor does not know the task) and "
+    "not after it (where a task's end is answered with a retryable error, as AILabTools does, up to "
+    "retries_after_error more polls are retries)",
     retries_after_error=3,
 )
 def stops_at_terminal_status(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
@@ -212,10 +213,10 @@ def stops_at_terminal_status(ev: Evidence, options: Mapping[str, Any]) -> list[s
     verdict = ev.verdict
     reported = ev.outcome.get("status") if isinstance(ev.outcome, dict) else None
     if reported in ("succeeded", "failed") and not verdict.answered and ev.created:
-        last = ev.last_shown(ev.created[-1])
-        if last is None or not ev.shows_terminal(last):
-            shown = ", ".join(t["status"] for t in (last or {}).get("tasks") or []) or "no status"
-            found.append(f"the client reported {reported!r}; the last answer it got showed {shown}")
+        last = ev.answers[-1]  # the last answer about the job: another endpoint's answer tells nothing
+        if not ev.shows_terminal(last):
+            shown = ", ".join(t["status"] for t in last.get("tasks") or []) or "no status"
+            found.append(f"the client reported {reported!r}; the last answer about its task showed {shown}")
     return found
 
 
@@ -232,7 +233,11 @@ def no_request_after_outcome(ev: Evidence, options: Mapping[str, Any]) -> list[s
     return [f"{_describe(e)} arrived after the outcome" for e in ev.entries if e["received"] > ev.returned]
 
 
-@check("success_images_match", "on success the outcome lists exactly the server's result images")
+@check(
+    "success_images_match",
+    "on success the outcome lists exactly the result links the server gave (whole: a signed link works "
+    "only with its query string)",
+)
 def success_images_match(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     verdict = ev.verdict
     outcome = ev.outcome if isinstance(ev.outcome, dict) else {}
@@ -240,13 +245,23 @@ def success_images_match(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
         return []
     if outcome.get("status") != "succeeded":
         return [f"every task succeeded, the client reported {outcome.get('status')!r}"]
-    got = [_path(u) for u in outcome.get("images", [])]
-    if got != verdict.images:
-        return [f"images {got} are not the server's {verdict.images}"]
+    seen = (lambda u: u) if verdict.whole else _path  # a server that journals no links: paths
+
+    def differ(got: list[Any], want: list[str], what: str) -> str | None:
+        have = [seen(u) for u in got]
+        if have == want:
+            return None
+        why = " (the same paths: the query string, which signs a link, differs)" if verdict.whole else ""
+        same_paths = [_path(u) for u in have] == [_path(u) for u in want]
+        return f"{what} {have} are not the server's {want}" + (why if same_paths else "")
+
+    gap = differ(outcome.get("images", []), verdict.images, "images")
+    if gap:
+        return [gap]
     items = outcome.get("items")
     if items is not None:
-        want = [t["results"] for t in verdict.tasks]
-        have = [[_path(u) for u in i.get("images", [])] for i in items]
+        want = [verdict.task_images(t) for t in verdict.tasks]
+        have = [[seen(u) for u in i.get("images", [])] for i in items]
         if have != want:
             return [f"items' images {have} are not the server's {want}"]
     return []
@@ -283,6 +298,31 @@ def failure_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     return found
 
 
+@check(
+    "error_justified",
+    "an outcome 'error' (no vendor verdict) follows a transport failure of the last call about the job, or "
+    "the job's time budget spent up to margin (default: a tenth of the budget, or four of the job's poll "
+    "intervals or retry backoffs, the longer, if more: a client may stop when its next wait would overrun)",
+    margin=None,
+)
+def error_justified(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    outcome = ev.outcome if isinstance(ev.outcome, dict) else {}
+    if outcome.get("status") != "error" or ev.verdict.status == "transport" or ev.started is None:
+        return []
+    budget = float(ev.job["time_budget_seconds"])
+    wait = max(float(ev.job["poll_interval_seconds"]), float(ev.job["retry_backoff_seconds"]))
+    margin = float(options["margin"]) if options.get("margin") is not None else max(budget / 10, 4 * wait)
+    spent = ev.returned - ev.started
+    if spent >= budget - margin:
+        return []
+    last = ev.answers[-1] if ev.answers else None
+    said = f"its last answer about the job was {_describe(last)}" if last else "no answer about the job"
+    return [
+        f"the client reported 'error' after {spent:.2f} s of its {budget:g} s budget with no transport "
+        f"failure ({said})"
+    ]
+
+
 def _names(row: ErrorCode, code: Any) -> bool:
     """Whether a reported code names the row: its code, or for an envelope without a code in the
     body (DAMO's gateway) its message (up to the ``%s`` detail the gateway fills in)."""
@@ -293,6 +333,8 @@ def _names(row: ErrorCode, code: Any) -> bool:
 
 
 def _why(verdict: Verdict) -> str:
+    if verdict.forgotten:
+        return " (the vendor answered that it does not know the task: it was forgotten)"
     return f" ({verdict.row.id})" if verdict.row is not None else ""
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from contracts.model import Contract
 from contracts.verify.requests import Asset
-from contracts.verify.scenario import FaultPlan, Scenario, async_operations, with_faults
+from contracts.verify.scenario import FaultPlan, Scenario, async_operations, forgotten, with_faults
 
 PLACES = ("submit", "query", "task")  # where an error row can show to a client of an async operation
 MODES = ("rows", "all", "off")
@@ -58,6 +58,9 @@ def targets(contract: Contract, operations: Sequence[str] | None = None, mode: s
 def strategies(
     contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None, progress: str, mode: str
 ) -> Iterator[st.SearchStrategy[Scenario]]:
-    """One strategy per target, its fault fixed."""
+    """A task forgotten as it ends (``scenario.forgotten``; not where lifecycles are limited to poll
+    counts), then one strategy per target, its fault fixed."""
+    if mode != "off" and progress != "polls":
+        yield forgotten(contract, assets, operations)
     for target in targets(contract, operations, mode):
         yield with_faults(contract, target.operation, assets, progress, [target.plan()])

@@ -123,13 +123,16 @@ class Runner:
         tenant = self.session.open(scenario)
         try:
             job = self.job(scenario, tenant.credentials)
+            started = time.time()
             ran = self.adapter.run(job)
             returned = ran.reported or time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
-        evidence = Evidence(self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned)
+        evidence = Evidence(
+            self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned, started
+        )
         failures = []
         shrinking = self.failed
         for name, options in self.checks.items():
@@ -297,7 +300,11 @@ def _close(adapter: Adapter) -> None:
 
 
 def _explore(
-    runner: Runner, strategy: SearchStrategy[Scenario], max_examples: int, seed: int, shrink: bool
+    runner: Runner,
+    strategy: SearchStrategy[Scenario],
+    max_examples: int,
+    seed: int,
+    shrink: bool,
 ) -> Failure | None:
 
     @hypothesis_seed(seed)

@@ -18,6 +18,18 @@ PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
 MAX_FAULTS = 2
 MAX_DELAY_MS = 30
+# How long an ended task stays readable (mock seconds): the contract's, or so short that a client
+# polling at the job's pace finds the task forgotten (DashScope UNKNOWN, the others' error).
+FORGET_SECONDS = 0.0001
+RETENTIONS: tuple[float | None, ...] = (None, FORGET_SECONDS)
+# The explicit examples' task: queued, then running, for several polls at the default poll interval
+# (20 ms), then forgotten as it ends (mock seconds).
+PATIENT: dict[str, Any] = {
+    "progress": "time",
+    "queue_seconds": 0.02,
+    "run_seconds": 0.18,
+    "retention_seconds": FORGET_SECONDS,
+}
 
 
 @dataclass(frozen=True)
@@ -96,15 +108,28 @@ def async_operations(contract: Contract, operations: Sequence[str] | None = None
     return names
 
 
+def forgotten(
+    contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None = None
+) -> st.SearchStrategy[Scenario]:
+    """The first async operation (of those named), without faults, with a task that runs for
+    several polls and is forgotten as soon as it ends: a client must keep polling within its budget
+    (not give up early), and its next poll after the end gets the vendor's "no such task" answer.
+    The explicit phase runs it first (the random phase draws such tasks too, but not in every run)."""
+    name = async_operations(contract, operations)[0]
+    return _scenario(contract, name, assets, "time", st.just([]), timing=st.just(dict(PATIENT)))
+
+
 def _scenario(
     contract: Contract,
     name: str,
     assets: Sequence[Asset],
     progress: str,
     faults: st.SearchStrategy[list[FaultPlan]] | None = None,
+    *,
+    timing: st.SearchStrategy[dict[str, Any]] | None = None,
 ) -> st.SearchStrategy[Scenario]:
-    """One operation's scenarios; ``faults`` replaces the drawn fault schedule (the explicit phase
-    fixes it)."""
+    """One operation's scenarios; ``faults`` replaces the drawn fault schedule and ``timing`` the
+    drawn lifecycle (the explicit phase fixes them)."""
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
     drawer = RequestDrawer(contract, op, assets)
@@ -120,16 +145,23 @@ def _scenario(
 
     if faults is None:
         faults = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
-    return st.builds(build, drawer.strategy(), timings(progress), faults)
+    return st.builds(build, drawer.strategy(), timings(progress) if timing is None else timing, faults)
 
 
 def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
     by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}"})
     by_time = st.builds(
-        lambda q, r, at: {"progress": "time", "queue_scale": q, "run_scale": r, "fail_at": at},
+        lambda q, r, at, kept: {
+            "progress": "time",
+            "queue_scale": q,
+            "run_scale": r,
+            "fail_at": at,
+            **({"retention_seconds": kept} if kept else {}),
+        },
         st.sampled_from(TIME_SCALES),
         st.sampled_from(TIME_SCALES),
         st.sampled_from((1.0, 0.5)),
+        st.sampled_from(RETENTIONS),
     )
     return {"polls": by_polls, "time": by_time}.get(progress, st.one_of(by_polls, by_time))
 

@@ -89,7 +89,9 @@ class Session:
     # -- one example -----------------------------------------------------------------------------
 
     def open(self, scenario: Scenario) -> Tenant:
-        """A fresh tenant with one credential of each kind, the scenario's timing and faults."""
+        """A fresh tenant with one credential of each kind, the scenario's timing and faults. The
+        credentials are strict: the server accepts their requests signed in the documented form
+        only, not the variants it tolerates for other callers."""
         # a customer-like name, the same for the same scenario (Faker seeded from the draw), and a
         # random tail that keeps two runs on one server apart
         label = realistic.tenant(zlib.crc32(json.dumps(scenario.as_dict(), sort_keys=True).encode()))
@@ -99,7 +101,7 @@ class Session:
         for kind in self.contract.credential_kinds:
             fields = {f: _secret(f) for f in kind.fields}
             creds.update(fields)
-            registered.append({**fields, "tenant": tenant})
+            registered.append({**fields, "tenant": tenant, "strict": True})
         self.admin("POST", "/credentials", json={self.contract.name: registered})
         self.admin("POST", "/timing", json={"tenant": tenant, **scenario.timing})
         for plan in scenario.faults:

@@ -20,12 +20,14 @@ class Credential:
     vendor: str
     fields: Mapping[str, str]
     tenant: str
+    strict: bool = False  # its requests must sign in the documented form only (no tolerated variant)
 
-    def public(self) -> dict[str, str]:
-        return {**self.fields, "tenant": self.tenant}
+    def public(self) -> dict[str, Any]:
+        return {**self.fields, "tenant": self.tenant, **({"strict": True} if self.strict else {})}
 
     def to_doc(self) -> dict[str, Any]:
-        return {"vendor": self.vendor, "fields": dict(self.fields), "tenant": self.tenant}
+        doc = {"vendor": self.vendor, "fields": dict(self.fields), "tenant": self.tenant}
+        return {**doc, "strict": True} if self.strict else doc
 
 
 def check(contracts: Mapping[str, Contract], doc: Any) -> list[tuple[str, Credential]]:
@@ -53,8 +55,11 @@ def _one(contract: Contract, credential: Mapping[str, Any]) -> tuple[str, Creden
     tenant = credential.get("tenant") or credential[kind.tenant_field]
     if not isinstance(tenant, str):
         raise CredentialError(f"a {contract.name} credential's tenant must be a string")
+    strict = credential.get("strict", False)
+    if not isinstance(strict, bool):
+        raise CredentialError(f"a {contract.name} credential's strict must be true or false")
     fields = {f: str(credential[f]) for f in kind.fields}
-    return credential[kind.tenant_field], Credential(contract.name, fields, tenant)
+    return credential[kind.tenant_field], Credential(contract.name, fields, tenant, strict)
 
 
 class MemoryCredentials:
@@ -111,7 +116,7 @@ class MemoryCredentials:
 
         return self._tracker.take(everything, doc)
 
-    async def listing(self) -> dict[str, list[dict[str, str]]]:
+    async def listing(self) -> dict[str, list[dict[str, Any]]]:
         return {v: [c.public() for c in store.values()] for v, store in self._by_vendor.items()}
 
 

@@ -55,7 +55,8 @@ class Aidge(Vendor):
             raise call.fail(problem)
         unsigned = call.json_fields()  # a JSON body's fields are never signed
         signed = {k: v for k, v in params.items() if k not in unsigned}
-        if not signing.valid(credential.fields["app_secret"], call.path.removeprefix(API_PREFIX), signed):
+        path = call.path.removeprefix(API_PREFIX)
+        if not signing.valid(credential.fields["app_secret"], path, signed, credential.strict):
             raise call.fail("auth.bad_signature")
         return credential.tenant
 

@@ -35,9 +35,11 @@ def iop_sign(secret: str, api_path: str, params: Mapping[str, str], skip_empty: 
     return _hmac(secret, iop_message(api_path, params, skip_empty))
 
 
-def valid(secret: str, api_path: str, params: Mapping[str, str]) -> bool:
-    """Whether ``params["sign"]`` is right for its scheme (compared in constant time)."""
-    given = params.get("sign", "").upper().encode()
+def valid(secret: str, api_path: str, params: Mapping[str, str], strict: bool = False) -> bool:
+    """Whether ``params["sign"]`` is right for its scheme (compared in constant time). The hex
+    digest's case is not compared, unless ``strict``: then only the documented upper case passes."""
+    sent = params.get("sign", "")
+    given = (sent if strict else sent.upper()).encode()
     if params.get("sign_ver") == V2:
         candidates = [v2_sign(secret, params.get("timestamp", ""))]
     else:

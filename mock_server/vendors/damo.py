@@ -49,6 +49,8 @@ class Damo(Vendor):
             credential = await credentials.get(self.contract.name, code)
             if credential is None or "appcode" not in credential.fields:
                 raise call.fail("auth.invalid")
+            if credential.strict and headers.get("authorization") != f"APPCODE {code}":
+                raise call.fail("auth.invalid")  # the documented form: one space, nothing after
             return credential.tenant
         key = headers.get("x-ca-key")
         if not key:

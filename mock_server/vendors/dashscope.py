@@ -182,9 +182,11 @@ class DashScope(Vendor):
 
     @handles("task-query")
     async def query(self, call: Call) -> Response:
-        task = await call.find(self._task_id(call))
+        task_id = self._task_id(call)
+        task = await call.find(task_id)
         if task is None:
-            unknown = {"task_id": call.task_id, "task_status": self.contract.lifecycle.unknown}
+            unknown = {"task_id": task_id, "task_status": self.contract.lifecycle.unknown or ""}
+            call.unknown(task_id, unknown["task_status"])
             return self._json(call, {"request_id": call.request_id, "output": unknown})
         view = await call.poll(task)
         output: dict[str, Any] = {
