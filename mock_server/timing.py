@@ -12,7 +12,9 @@ class Timing:
     """A timing profile. Durations are mock seconds; the contract gives each operation's own.
 
     ``progress`` is ``"time"`` (status follows the clock) or ``"polls:N"`` (the N-th query of a
-    task finds it finished, earlier ones walk through the running statuses).
+    task finds it finished, earlier ones walk through the running statuses). ``stagger_polls``:
+    with progress by polls, each later item of a batch needs this many polls more than the one
+    before (so a poll can find the first items ended and the others still running).
     """
 
     progress: str = "time"
@@ -23,9 +25,12 @@ class Timing:
     fail_at: float = 1.0
     retention_seconds: float | None = None
     result_ttl_seconds: float | None = None
+    stagger_polls: int = 0
 
     def __post_init__(self) -> None:
         parse_progress(self.progress)
+        if not isinstance(self.stagger_polls, int) or isinstance(self.stagger_polls, bool) or self.stagger_polls < 0:
+            raise ValueError("stagger_polls is a whole number >= 0")
         if not 0.0 <= self.fail_at <= 1.0:
             raise ValueError("fail_at is a fraction of the run, 0..1")
         for name in ("queue_scale", "run_scale"):

@@ -16,6 +16,14 @@ from contracts.model import ErrorCode
 from contracts.verify import documents
 from contracts.verify.evidence import Evidence, Verdict
 
+# Seconds past the job's time budget a client may still report in: the last answer's delivery and
+# the outcome's return, on a loaded machine (a command's start is the adapter's own allowance).
+BUDGET_ALLOWANCE = 0.25
+# The least gap the pace checks accept by default, as a share of the job's interval: a client that
+# waits the interval after an answer never shows less than the interval, while one that does not
+# wait shows 1-30 ms (a new connection per request: 20-40 ms) on a loaded 2-core runner, so the
+# threshold sits near the interval (40 ms of the default 50), leaving 20 % for a client's jitter.
+PACE_SHARE = 0.8
 REQUEST_SITUATIONS = ("body.", "form.", "header.", "query.", "operation.", "route.", "list.")
 
 
@@ -52,7 +60,7 @@ def _describe(entry: Mapping[str, Any]) -> str:
 
 def _pace(job: Mapping[str, Any], name: str, options: Mapping[str, Any], option: str) -> float:
     given = options.get(option)
-    return float(given) if given is not None else float(job[name]) / 2
+    return float(given) if given is not None else float(job[name]) * PACE_SHARE
 
 
 # -- the checks --------------------------------------------------------------------------------
@@ -160,7 +168,7 @@ def polls_own_task(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 
 @check(
     "poll_pace",
-    "polls of one task are at least min_interval apart (default: half the job's poll interval)",
+    "polls of one task are at least min_interval apart (default: 0.8 of the job's poll interval)",
     min_interval=None,
 )
 def poll_pace(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
@@ -218,6 +226,27 @@ def task_id_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     return [f"the outcome names task {given!r}; the server gave {ev.created[-1]!r}"]
 
 
+@check(
+    "within_time_budget",
+    "the client reports, and sends its last request, within the job's time_budget_seconds (counted from "
+    "the job's start; allowance for the last answer and the outcome's return, plus a command's start)",
+    allowance=BUDGET_ALLOWANCE,
+)
+def within_time_budget(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    budget = float(ev.job["time_budget_seconds"])
+    deadline = ev.started + budget + float(options["allowance"]) + ev.start_allowance
+    found = []
+    late = next((e for e in ev.entries if e["received"] > deadline), None)
+    if late is not None:
+        into = late["received"] - ev.started
+        found.append(f"{_describe(late)} arrived {into:.2f} s into the job, past its {budget:g} s budget")
+    if ev.returned > deadline:
+        found.append(
+            f"the client reported {ev.returned - ev.started:.2f} s into the job, past its {budget:g} s budget"
+        )
+    return found
+
+
 @check("no_request_after_outcome", "the client sends nothing once it has reported")
 def no_request_after_outcome(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     return [f"{_describe(e)} arrived after the outcome" for e in ev.entries if e["received"] > ev.returned]
@@ -255,6 +284,8 @@ def failure_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
         return [f"the client reported success; the server's verdict is {verdict.status!r}" + _why(verdict)]
     if verdict.status != "failed":
         return []
+    if status == "error" and verdict.answered and verdict.row is not None and verdict.row.retryable:
+        return []  # it was still retrying when its attempts or its budget ran out
     if status != "failed":
         return [f"the server's verdict is failed{_why(verdict)}; the client reported {status!r}"]
     found = []
@@ -290,7 +321,8 @@ def _why(verdict: Verdict) -> str:
 @check(
     "retryable_retried",
     "a retryable answer (throttling, transient errors) is retried after a backoff of at least min_backoff "
-    "(default: half the job's retry backoff); a client may give up after give_up_after attempts",
+    "(default: 0.8 of the job's retry backoff); a client may give up after give_up_after attempts of one "
+    "call, transport failures (a reset, a truncated answer) and retryable answers counted together",
     min_backoff=None,
     give_up_after=3,
 )
@@ -301,7 +333,8 @@ def retryable_retried(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     for i, e in enumerate(ev.entries):
         row = ev.row(e)
         before = ev.entries[i - 1] if i else None
-        again = before is not None and _same_call(ev, before, e) and _retryable(ev, before)
+        failed = before is not None and (_retryable(ev, before) or ev.network(before) is not None)
+        again = failed and _same_call(ev, before, e)  # type: ignore[arg-type]
         attempts = attempts + 1 if again else 1
         if row is None or not row.retryable or ev.shows_terminal(e) or ev.kind(e) not in ("submit", "query"):
             continue

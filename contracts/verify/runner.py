@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,11 +23,14 @@ from contracts.verify.checks import CHECKS
 from contracts.verify.evidence import Evidence
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
-from contracts.verify.scenario import Scenario, scenarios
-from contracts.verify.server import Session
+from contracts.verify.scenario import LASTING_BUDGET, POLL_INTERVAL, Scenario, scenarios
+from contracts.verify.server import Session, Tenant
 from contracts.verify.spawn import spawned_mock
 
 SETTLE_SECONDS = 0.02  # how long after the outcome a late request still counts as one
+# The job's retry backoff (and, scenario.POLL_INTERVAL, poll interval): the pace checks want 0.8 of
+# it (40 ms), above the 1-30 ms gaps of a client that does not wait, on a loaded 2-core runner.
+RETRY_BACKOFF = 0.05
 
 
 @dataclass
@@ -108,19 +112,37 @@ class Runner:
             "request": materialize(scenario.request, self.session.asset_url),
             "files": {name: self.session.asset_file(asset) for name, asset in scenario.files.items()},
             **self.pace,
+            **self._budget(scenario),
         }
+
+    def _budget(self, scenario: Scenario) -> dict[str, float]:
+        """A lasting fault gets a short budget (the client must give up within it)."""
+        if not scenario.lasting:
+            return {}
+        return {"time_budget_seconds": min(self.pace["time_budget_seconds"], LASTING_BUDGET)}
 
     def run(self, scenario: Scenario) -> Example:
         tenant = self.session.open(scenario)
         try:
             job = self.job(scenario, tenant.credentials)
-            ran = self.adapter.run(job)
+            started = time.time()
+            ran = self._run(scenario, tenant, job)
             returned = time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
-        evidence = Evidence(self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned)
+        evidence = Evidence(
+            self.contract,
+            job,
+            ran.outcome,
+            ran.problem,
+            seen.entries,
+            seen.tasks,
+            returned,
+            started=started,
+            start_allowance=float(getattr(self.adapter, "start_allowance", 0.0)),
+        )
         failures = []
         for name, options in self.checks.items():
             found = CHECKS[name].run(evidence, options)
@@ -128,6 +150,19 @@ class Runner:
             failures += [(name, message) for message in found]
         self.examples += 1
         return Example(scenario, job, ran, evidence, failures)
+
+    def _run(self, scenario: Scenario, tenant: Tenant, job: dict[str, Any]) -> Ran:
+        """Run the client; with a lasting fault, its rules are lifted once the job's budget is
+        spent, so a client that never gives up still ends (late, for within_time_budget)."""
+        if not scenario.lasting:
+            return self.adapter.run(job)
+        lift = threading.Timer(job["time_budget_seconds"], self.session.lift, (tenant,))
+        lift.start()
+        try:
+            return self.adapter.run(job)
+        finally:
+            lift.cancel()
+            lift.join()
 
     def failure(self, example: Example, flaky: bool = False) -> Failure:
         scenario = json.dumps(example.scenario.as_dict(), separators=(",", ":"), sort_keys=True)
@@ -180,8 +215,8 @@ def verify_client(
     seed: int | None = None,
     checks: Mapping[str, Any] | None = None,
     time_budget: float = 10.0,
-    poll_interval: float = 0.02,
-    retry_backoff: float = 0.02,
+    poll_interval: float = POLL_INTERVAL,
+    retry_backoff: float = RETRY_BACKOFF,
     settle: float = SETTLE_SECONDS,
     replay: str | Mapping[str, Any] | None = None,
     shrink: bool = True,
@@ -225,7 +260,7 @@ def verify_client(
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
-                strategy = scenarios(contract, session.assets, operations, progress)
+                strategy = scenarios(contract, session.assets, operations, progress, poll_interval)
                 report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()

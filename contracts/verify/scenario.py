@@ -10,14 +10,21 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from contracts.model import Contract, ErrorCode
+from contracts.model import Contract, ErrorCode, Operation
 from contracts.verify.requests import Asset, RequestDrawer
 
-TIME_SCALES = (0.0005, 0.001, 0.002)  # contract durations x this: tens of milliseconds a task
+# Progress by time: a task ends this many poll intervals after its submit, halfway between two
+# polls of a client that keeps the job's pace, so which answer shows the end does not hang on
+# the machine's speed (the contract's durations, scaled to that end).
+TIME_ENDS = (0.5, 1.5, 2.5)
+POLL_INTERVAL = 0.05  # the job's poll interval the time draws are made for, unless told
 PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
+STAGGER_POLLS = (1, 2)  # progress by polls: each later item of a batch ends this many polls later
 MAX_FAULTS = 2
 MAX_DELAY_MS = 30
+LASTING = 1000  # ``times`` of a lasting fault: every attempt within the budget gets it
+LASTING_BUDGET = 2.0  # seconds: the job's time budget (at most) in an example with a lasting fault
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,12 @@ class FaultPlan:
     delay_ms: int = 0
     after: int = 0
     times: int = 1
+
+    @property
+    def lasting(self) -> bool:
+        """Whether the fault outlasts any retrying within the budget (the suite lifts its rules
+        when the budget is spent, so a client that never gives up ends too, late)."""
+        return self.times >= LASTING
 
     def rule(self) -> dict[str, Any]:
         rule: dict[str, Any] = {"endpoint": self.endpoint, "after": self.after, "times": self.times}
@@ -51,6 +64,10 @@ class Scenario:
     files: dict[str, str] = field(default_factory=dict)  # multipart field -> asset name
     timing: dict[str, Any] = field(default_factory=lambda: {"progress": "polls:1"})
     faults: tuple[FaultPlan, ...] = ()
+
+    @property
+    def lasting(self) -> bool:
+        return any(f.lasting for f in self.faults)
 
     def as_dict(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -75,9 +92,11 @@ def scenarios(
     assets: Sequence[Asset],
     operations: Sequence[str] | None = None,
     progress: str = "any",
+    poll_interval: float = POLL_INTERVAL,
 ) -> st.SearchStrategy[Scenario]:
     """Every async operation of the vendor (or those named), with drawn timing and faults.
-    ``progress``: tasks progress by poll counts, by (scaled) time, or either."""
+    ``progress``: tasks progress by poll counts, by (scaled) time, or either; time is drawn in
+    units of the job's ``poll_interval``."""
     if progress not in PROGRESSIONS:
         raise ValueError(f"progress is one of {PROGRESSIONS}")
     names = [
@@ -87,11 +106,13 @@ def scenarios(
     ]
     if not names:
         raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
-    return st.sampled_from(names).flatmap(lambda name: _scenario(contract, name, assets, progress))
+    return st.sampled_from(names).flatmap(
+        lambda name: _scenario(contract, name, assets, progress, poll_interval)
+    )
 
 
 def _scenario(
-    contract: Contract, name: str, assets: Sequence[Asset], progress: str
+    contract: Contract, name: str, assets: Sequence[Asset], progress: str, poll_interval: float
 ) -> st.SearchStrategy[Scenario]:
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
@@ -106,31 +127,57 @@ def _scenario(
             doc = {k: v for k, v in doc.items() if k not in files}
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
-    return st.builds(
-        build, drawer.strategy(), timings(progress), st.lists(fault_plans(contract), max_size=MAX_FAULTS)
-    )
+    rules, pair = st.lists(fault_plans(contract), max_size=MAX_FAULTS), transport_then_error(contract)
+    faults = rules if pair.is_empty else st.integers(0, 3).flatmap(lambda i: pair if i == 3 else rules)
+    return st.builds(build, drawer.strategy(), timings(progress, poll_interval, op), faults)
 
 
-def timings(progress: str = "any") -> st.SearchStrategy[dict[str, Any]]:
-    by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}"})
-    by_time = st.builds(
-        lambda q, r, at: {"progress": "time", "queue_scale": q, "run_scale": r, "fail_at": at},
-        st.sampled_from(TIME_SCALES),
-        st.sampled_from(TIME_SCALES),
-        st.sampled_from((1.0, 0.5)),
+def timings(
+    progress: str = "any", poll_interval: float = POLL_INTERVAL, operation: Operation | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Progress by polls (the items of a batch ``operation`` ending ``stagger_polls`` apart, so
+    every partial state of a batch shows on one poll), or by time (ending between two polls)."""
+    stagger = (
+        st.sampled_from(STAGGER_POLLS)
+        if operation is not None and operation.batch_pointer is not None
+        else st.just(0)
     )
+    by_polls = st.builds(
+        lambda n, s: {"progress": f"polls:{n}", **({"stagger_polls": s} if s else {})},
+        st.integers(1, MAX_POLLS),
+        stagger,
+    )
+    took = operation.own_durations if operation is not None else None
+    # A batch whose items start apart (DAMO) runs them all at once, without the queue, so every
+    # item ends at the one drawn moment: its partial states are for progress by polls to show.
+    staggered = operation is not None and operation.stagger_seconds > 0
+    queue = 0.0 if took is None or staggered else took.queue_seconds
+    total = queue + took.run_seconds if took is not None else 0.0
+
+    def by_ends(ends: float) -> dict[str, Any]:
+        scale = _scale(ends, poll_interval, total)
+        return {"progress": "time", "queue_scale": 0.0 if staggered else scale, "run_scale": scale}
+
+    by_time = st.sampled_from(TIME_ENDS).map(by_ends)
     return {"polls": by_polls, "time": by_time}.get(progress, st.one_of(by_polls, by_time))
+
+
+def _scale(ends: float, poll_interval: float, total: float) -> float:
+    """The scale of the contract's durations (``total`` seconds) that ends a task ``ends`` poll
+    intervals after its submit (rounded, so the scenario reads well)."""
+    return round(ends * poll_interval / total, 6) if total else 0.0
 
 
 def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
     """A vendor error where the table says it occurs (submit, query, a failed task), a network
-    fault, or a delay. Retryable errors may come twice in a row."""
+    fault, or a delay. Retryable errors may come twice in a row, or last (``LASTING``: a client
+    must give up, by its attempts or its budget)."""
 
     def rows(kind: str) -> list[ErrorCode]:
         return [e for e in contract.errors if e.can_occur(kind)]
 
     def times(error: ErrorCode) -> st.SearchStrategy[int]:
-        return st.integers(1, 2) if error.retryable else st.just(1)
+        return st.sampled_from((1, 2, LASTING)) if error.retryable else st.just(1)
 
     options: list[st.SearchStrategy[FaultPlan]] = []
     if rows("submit"):
@@ -149,7 +196,18 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
         options.append(
             st.sampled_from(rows("task")).map(lambda e: FaultPlan("submit", error=e.id, at="task"))
         )
+    lasting = [
+        st.builds(
+            lambda k, e, a: FaultPlan(k, error=e.id, after=a, times=LASTING),
+            st.just(kind),
+            st.sampled_from(found),
+            after,
+        )
+        for kind, after in (("submit", st.just(0)), ("query", st.integers(0, 1)))
+        if (found := [e for e in rows(kind) if e.retryable])
+    ]
     options += [
+        *lasting,
         st.builds(
             lambda n, a: FaultPlan("query", network=n, after=a),
             st.sampled_from(("reset", "truncate")),
@@ -163,3 +221,26 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
         ),
     ]
     return st.one_of(options)
+
+
+def transport_then_error(contract: Contract) -> st.SearchStrategy[list[FaultPlan]]:
+    """One call that first fails in transport (a reset) and then gets a retryable error, once,
+    twice or lasting: attempts of a call count together, whatever failed them."""
+    calls = [
+        (kind, found)
+        for kind in ("submit", "query")
+        if (found := [e for e in contract.errors if e.retryable and e.can_occur(kind)])
+    ]
+    if not calls:
+        return st.nothing()
+    return st.sampled_from(calls).flatmap(
+        lambda call: st.builds(
+            lambda e, n, a: [
+                FaultPlan(call[0], network="reset", after=a),
+                FaultPlan(call[0], error=e.id, after=a, times=n),
+            ],
+            st.sampled_from(call[1]),
+            st.sampled_from((1, 2, LASTING)),
+            st.just(0) if call[0] == "submit" else st.integers(0, 1),
+        )
+    )

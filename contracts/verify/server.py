@@ -132,6 +132,10 @@ class Session:
             f"contracts/journal.schema.json documents: {problem}"
         )
 
+    def lift(self, tenant: Tenant) -> None:
+        """Drop the tenant's fault rules (a lasting fault, once the job's budget is spent)."""
+        self.admin("DELETE", "/faults", params={"tenant": tenant.id})
+
     def close(self, tenant: Tenant) -> None:
         """Forget the tenant: its tasks, journal, rules and credentials."""
         self.admin("POST", "/reset", json={"tenant": tenant.id})
