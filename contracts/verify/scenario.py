@@ -22,7 +22,7 @@ PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
 STAGGER_POLLS = (1, 2)  # progress by polls: each later item of a batch ends this many polls later
 MAX_FAULTS = 2
-MAX_DELAY_MS = 30
+MAX_DELAY_MS = 10  # a delayed answer moves the next polls: kept well inside half a poll interval
 LASTING = 1000  # ``times`` of a lasting fault: every attempt within the budget gets it
 LASTING_BUDGET = 2.0  # seconds: the job's time budget (at most) in an example with a lasting fault
 
@@ -127,8 +127,10 @@ def _scenario(
             doc = {k: v for k, v in doc.items() if k not in files}
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
-    rules, pair = st.lists(fault_plans(contract), max_size=MAX_FAULTS), transport_then_error(contract)
-    faults = rules if pair.is_empty else st.integers(0, 3).flatmap(lambda i: pair if i == 3 else rules)
+    rules = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+    special = [s for s in (lasting_fault(contract), transport_then_error(contract)) if not s.is_empty]
+    # one example in five has a lasting fault, one in five a reset before a retryable error
+    faults = st.integers(0, 4).flatmap(lambda i: special[i - 3] if 3 <= i < 3 + len(special) else rules)
     return st.builds(build, drawer.strategy(), timings(progress, poll_interval, op), faults)
 
 
@@ -196,18 +198,7 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
         options.append(
             st.sampled_from(rows("task")).map(lambda e: FaultPlan("submit", error=e.id, at="task"))
         )
-    lasting = [
-        st.builds(
-            lambda k, e, a: FaultPlan(k, error=e.id, after=a, times=LASTING),
-            st.just(kind),
-            st.sampled_from(found),
-            after,
-        )
-        for kind, after in (("submit", st.just(0)), ("query", st.integers(0, 1)))
-        if (found := [e for e in rows(kind) if e.retryable])
-    ]
     options += [
-        *lasting,
         st.builds(
             lambda n, a: FaultPlan("query", network=n, after=a),
             st.sampled_from(("reset", "truncate")),
@@ -223,24 +214,36 @@ def fault_plans(contract: Contract) -> st.SearchStrategy[FaultPlan]:
     return st.one_of(options)
 
 
+def _retryable_calls(contract: Contract) -> list[tuple[str, list[ErrorCode]]]:
+    """The calls (submit, query) with the retryable rows that can answer them."""
+    calls = []
+    for kind in ("submit", "query"):
+        found = [e for e in contract.errors if e.retryable and e.can_occur(kind)]
+        if found:
+            calls.append((kind, found))
+    return calls
+
+
+def lasting_fault(contract: Contract) -> st.SearchStrategy[list[FaultPlan]]:
+    """A retryable error that answers every attempt of the submit, or of the first poll on."""
+    calls = _retryable_calls(contract)
+    if not calls:
+        return st.nothing()
+    return st.sampled_from(calls).flatmap(
+        lambda call: st.sampled_from(call[1]).map(lambda e: [FaultPlan(call[0], error=e.id, times=LASTING)])
+    )
+
+
 def transport_then_error(contract: Contract) -> st.SearchStrategy[list[FaultPlan]]:
     """One call that first fails in transport (a reset) and then gets a retryable error, once,
     twice or lasting: attempts of a call count together, whatever failed them."""
-    calls = [
-        (kind, found)
-        for kind in ("submit", "query")
-        if (found := [e for e in contract.errors if e.retryable and e.can_occur(kind)])
-    ]
+    calls = _retryable_calls(contract)
     if not calls:
         return st.nothing()
     return st.sampled_from(calls).flatmap(
         lambda call: st.builds(
-            lambda e, n, a: [
-                FaultPlan(call[0], network="reset", after=a),
-                FaultPlan(call[0], error=e.id, after=a, times=n),
-            ],
+            lambda e, n: [FaultPlan(call[0], network="reset"), FaultPlan(call[0], error=e.id, times=n)],
             st.sampled_from(call[1]),
             st.sampled_from((1, 2, LASTING)),
-            st.just(0) if call[0] == "submit" else st.integers(0, 1),
         )
     )
