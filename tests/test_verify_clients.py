@@ -48,7 +48,7 @@ EXAMPLES: dict[str, int] = {
     "dashscope-swallows-code": 60,  # [27]
     "ailabtools-swallows-code": 60,  # [26]
     "aidge-retries-everything": 60,  # [26]
-    "dashscope-failed-as-success": 100,  # [45]
+    "dashscope-failed-as-success": 120,  # [45; 54 at seed 9 since the lasting faults came]
     "dashscope-retries-everything": 100,  # [43]
     "aidge-ignores-failed-items": 100,  # [49]
     "dashscope-never-retries": 150,  # [67] a retryable error
@@ -56,6 +56,19 @@ EXAMPLES: dict[str, int] = {
     "damo-ignores-failed-items": 150,  # [89] a failed sub-task
     "aidge-no-backoff": 200,  # [123] Aidge has few retryable errors
     "ailabtools-never-retries": 200,  # [130]
+    # issue 16: lasting faults, retry counting, pace, batches (buggy_retries.py) [at seed 9]
+    "dashscope-retries-forever": 30,  # [8] a lasting retryable fault
+    "damo-retries-forever": 30,  # [8]
+    "aidge-retries-forever": 40,  # [17]
+    "ailabtools-retries-forever": 40,  # [14]
+    "dashscope-retries-once": 30,  # [8]
+    "ailabtools-retries-once": 30,  # [14]
+    "damo-backoff-as-ms": 30,  # [8]
+    "ailabtools-backoff-as-ms": 30,  # [14]
+    "dashscope-poll-interval-as-ms": 20,  # [6] several polls
+    "aidge-poll-interval-as-ms": 20,  # [4]
+    "damo-first-sub-task": 30,  # [10] a batch, progress by polls
+    "aidge-first-sub-task": 20,  # [5]
 }
 
 
