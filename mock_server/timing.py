@@ -29,7 +29,8 @@ class Timing:
 
     def __post_init__(self) -> None:
         parse_progress(self.progress)
-        if not isinstance(self.stagger_polls, int) or isinstance(self.stagger_polls, bool) or self.stagger_polls < 0:
+        stagger = self.stagger_polls
+        if not isinstance(stagger, int) or isinstance(stagger, bool) or stagger < 0:
             raise ValueError("stagger_polls is a whole number >= 0")
         if not 0.0 <= self.fail_at <= 1.0:
             raise ValueError("fail_at is a fraction of the run, 0..1")
