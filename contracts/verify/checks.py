@@ -229,20 +229,22 @@ def task_id_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 @check(
     "within_time_budget",
     "the client reports, and sends its last request, within the job's time_budget_seconds (counted from "
-    "the job's start; allowance for the last answer and the outcome's return, plus a command's start)",
+    "the job's start, for a command from its first request; allowance for the last answer and the outcome)",
     allowance=BUDGET_ALLOWANCE,
 )
 def within_time_budget(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     budget = float(ev.job["time_budget_seconds"])
-    deadline = ev.started + budget + float(options["allowance"]) + ev.start_allowance
+    first = min((e["received"] for e in ev.entries), default=ev.returned)
+    clock = min(first, ev.started + ev.start_allowance)  # a command's start is not its to spend
+    deadline = clock + budget + float(options["allowance"])
     found = []
     late = next((e for e in ev.entries if e["received"] > deadline), None)
     if late is not None:
-        into = late["received"] - ev.started
+        into = late["received"] - clock
         found.append(f"{_describe(late)} arrived {into:.2f} s into the job, past its {budget:g} s budget")
     if ev.returned > deadline:
         found.append(
-            f"the client reported {ev.returned - ev.started:.2f} s into the job, past its {budget:g} s budget"
+            f"the client reported {ev.returned - clock:.2f} s into the job, past its {budget:g} s budget"
         )
     return found
 
