@@ -116,7 +116,9 @@ def test_every_job_and_outcome_is_a_valid_document(tryon_mock_server: MockServer
         seen.append((job, outcome))
         return outcome
 
-    report = verify_client(spy, vendor=vendor, server=tryon_mock_server, max_examples=25, seed=11)
+    report = verify_client(
+        spy, vendor=vendor, server=tryon_mock_server, max_examples=40, seed=11
+    )  # every operation drawn
     assert report.ok, report.text()
     assert all(job_problems(job) == [] and outcome_problems(outcome) == [] for job, outcome in seen)
     operations = {job["operation"] for job, _ in seen}
