@@ -20,7 +20,9 @@ TIME_ENDS = (0.5, 1.5, 2.5)
 POLL_INTERVAL = 0.05  # the job's poll interval the time draws are made for, unless told
 PROGRESSIONS = ("any", "polls", "time")
 MAX_POLLS = 4
-STAGGER_POLLS = (1, 2)  # progress by polls: each later item of a batch ends this many polls later
+STAGGER_POLLS = (
+    1  # progress by polls: each later item of a batch ends a poll later (each partial state shows once)
+)
 MAX_FAULTS = 2
 MAX_DELAY_MS = 10  # a delayed answer moves the next polls: kept well inside half a poll interval
 LASTING = 1000  # ``times`` of a lasting fault: every attempt within the budget gets it
@@ -139,16 +141,9 @@ def timings(
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Progress by polls (the items of a batch ``operation`` ending ``stagger_polls`` apart, so
     every partial state of a batch shows on one poll), or by time (ending between two polls)."""
-    stagger = (
-        st.sampled_from(STAGGER_POLLS)
-        if operation is not None and operation.batch_pointer is not None
-        else st.just(0)
-    )
-    by_polls = st.builds(
-        lambda n, s: {"progress": f"polls:{n}", **({"stagger_polls": s} if s else {})},
-        st.integers(1, MAX_POLLS),
-        stagger,
-    )
+    batch = operation is not None and operation.batch_pointer is not None
+    apart = {"stagger_polls": STAGGER_POLLS} if batch else {}
+    by_polls = st.integers(1, MAX_POLLS).map(lambda n: {"progress": f"polls:{n}", **apart})
     took = operation.own_durations if operation is not None else None
     # A batch whose items start apart (DAMO) runs them all at once, without the queue, so every
     # item ends at the one drawn moment: its partial states are for progress by polls to show.
