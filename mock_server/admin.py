@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import fields
 from urllib.parse import parse_qsl
 
 import anyio
@@ -13,7 +13,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import contracts
-from mock_server import assets, faults, images, openapi, results, scenario
+from mock_server import assets, faults, images, kinds, openapi, results, scenario
+from mock_server.admin_input import (
+    AdminError,
+    body,
+    credentials_doc,
+    existing_tenant,
+    fields_of,
+    not_allowed,
+    query,
+    quota_setting,
+    served_vendor,
+    whole,
+)
 from mock_server.admission import Admission
 from mock_server.answers import json_response
 from mock_server.faults import FaultSpecError
@@ -24,8 +36,11 @@ from mock_server.store.credentials import CredentialError
 from mock_server.store.rules import RuleLimit
 from mock_server.store.uploads import Upload, UploadTooLarge
 from mock_server.tasks import SUCCEEDED
+from mock_server.timing import Timing
 
 PREFIX = "/_mock"
+TIMING_FIELDS = frozenset(f.name for f in fields(Timing))
+SCENARIO_FIELDS = frozenset({"name", "description", "timing", "faults"})  # scenario.schema.json
 # What clients anywhere may read: sample assets, uploads and result images (links they are given),
 # health, contracts and OpenAPI documents. The rest controls the mock (``admission``).
 PUBLIC = frozenset(
@@ -43,19 +58,20 @@ MEDIA_TYPES = {
 }
 
 
-class AdminError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _guard(fn: Endpoint, admission: Admission | None = None, json_body: bool = False) -> Endpoint:
-    """The endpoint, behind ``admission`` for a control route, its errors as the admin API's."""
+def _guard(
+    fn: Endpoint, methods: Collection[str], admission: Admission | None = None, json_body: bool = False
+) -> Endpoint:
+    """The endpoint, for its ``methods`` (405 for the others), behind ``admission`` for a control
+    route, its errors as the admin API's."""
+    allowed = frozenset(methods) | ({"HEAD"} if "GET" in methods else set())
 
     async def run(request: Request) -> Response:
+        if request.method not in allowed:
+            return not_allowed(request, allowed)
         refused = admission.refusal(request, json_body) if admission else None
         if refused is not None:
             return refused
@@ -74,19 +90,6 @@ def _guard(fn: Endpoint, admission: Admission | None = None, json_body: bool = F
             return JSONResponse({"error": str(exc)}, status_code=status)
 
     return run
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise AdminError("the body must be JSON") from exc
-    if not isinstance(doc, dict):
-        raise AdminError("the body must be a JSON object")
-    return doc
 
 
 class Admin:
@@ -108,28 +111,31 @@ class Admin:
         )
 
     async def reset(self, request: Request) -> Response:
-        tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        await self.state.reset(tenant)
-        return JSONResponse({"reset": tenant or "all"})
+        given = query(request, {"tenant"}).get("tenant")
+        named = (await body(request, {"tenant"})).get("tenant") or given
+        who = None if named is None else await existing_tenant(self.state, named)
+        await self.state.reset(who)
+        return JSONResponse({"reset": who or "all"})
 
     async def journal(self, request: Request) -> Response:
-        q = request.query_params
+        q = query(request, {"tenant", "vendor", "endpoint", "since", "limit"})
         entries = await self.store.journal.query(
             tenant=q.get("tenant"),
-            vendor=q.get("vendor"),
+            vendor=served_vendor(self.state, q["vendor"]) if q.get("vendor") else None,
             endpoint=q.get("endpoint"),
-            since=int(q.get("since") or 0),
-            limit=int(q["limit"]) if q.get("limit") else None,
+            since=whole("since", q.get("since"), 0) or 0,
+            limit=whole("limit", q.get("limit"), 1),
         )
         return json_response({"entries": [e.as_dict() for e in entries]})  # echoes what clients sent
 
     async def tasks(self, request: Request) -> Response:
-        q = request.query_params
+        q = query(request, {"tenant", "vendor"})
+        only = served_vendor(self.state, q["vendor"]) if q.get("vendor") else None
         now = self.state.clock.now()
         tenants = [q["tenant"]] if q.get("tenant") else await self.store.tasks.tenants()
         rows = []
         for tenant in tenants:
-            for task in await self.store.tasks.of(tenant, q.get("vendor") or None, now, float("inf")):
+            for task in await self.store.tasks.of(tenant, only, now, float("inf")):
                 view = await self.store.tasks.look(task, now)
                 rows.append(
                     {
@@ -152,25 +158,29 @@ class Admin:
         return JSONResponse({"tasks": rows})
 
     async def clock(self, request: Request) -> Response:
+        query(request, ())
         if request.method == "POST":
-            body = await _body(request)
-            if "speed" in body:
-                self.state.clock.set_speed(float(body["speed"]))
-            if "advance" in body:
-                self.state.clock.advance(float(body["advance"]))
-            if "set" in body:
-                self.state.clock.set(float(body["set"]))
+            doc = await body(request, {"speed", "advance", "set"})
+            clock = self.state.clock
+            if "speed" in doc:
+                clock.set_speed(kinds.number("speed", doc["speed"], 0))
+            if "advance" in doc:
+                clock.advance(kinds.number("advance", doc["advance"], 0))
+            if "set" in doc:
+                clock.set(kinds.number("set", doc["set"]))  # forward only
         return JSONResponse(self.state.clock.snapshot())
 
     async def timing(self, request: Request) -> Response:
-        body = await _body(request)
-        tenant = body.pop("tenant", None) or request.query_params.get("tenant")
+        given = query(request, {"tenant"}).get("tenant")
+        doc = await body(request, {"tenant", *TIMING_FIELDS})
+        named = doc.pop("tenant", None) or given
         if request.method == "POST":
-            await self.state.set_timing(tenant, body)
-        return JSONResponse((await self.state.timing(tenant)).as_dict())
+            who = None if named is None else await existing_tenant(self.state, named)
+            await self.state.set_timing(who, doc)
+        return JSONResponse((await self.state.timing(named)).as_dict())
 
     async def faults(self, request: Request) -> Response:
-        tenant = request.query_params.get("tenant")
+        named = query(request, {"tenant"}).get("tenant")
         if request.method == "POST":
             raw = await request.body()
             try:
@@ -180,19 +190,27 @@ class Admin:
             rules = doc if isinstance(doc, list) else [doc]
             if not all(isinstance(r, dict) for r in rules):
                 raise AdminError("a rule is a JSON object")
+            for rule in rules:
+                fields_of(request, rule, faults.RULE_FIELDS | faults.FAULT_FIELDS, " in a rule")
+                if rule.get("vendor") is not None:
+                    served_vendor(self.state, rule["vendor"])
+                if rule.get("tenant") is not None:
+                    await existing_tenant(self.state, rule["tenant"])
             specs = [faults.parse_rule(r, self.state.contracts) for r in rules]
             made = [await self.store.faults.add(spec) for spec in specs]
             return JSONResponse({"rules": [r.as_dict() for r in made]}, status_code=201)
         if request.method == "DELETE":
-            await self.store.faults.clear(tenant)
-        return JSONResponse({"rules": [r.as_dict() for r in await self.store.faults.rules(tenant)]})
+            await self.store.faults.clear(None if named is None else await existing_tenant(self.state, named))
+        return JSONResponse({"rules": [r.as_dict() for r in await self.store.faults.rules(named)]})
 
     async def scenarios(self, request: Request) -> Response:
+        named = query(request, {"tenant"}).get("tenant")
         if request.method == "POST":
-            doc = await _body(request)
-            tenant = doc.pop("tenant", None) or request.query_params.get("tenant")
-            await scenario.apply(self.state, doc, tenant)
-            return JSONResponse({"applied": doc["name"], "tenant": tenant})
+            doc = await body(request, {"tenant", *SCENARIO_FIELDS})
+            named = doc.pop("tenant", None) or named
+            who = None if named is None else await existing_tenant(self.state, named)
+            await scenario.apply(self.state, doc, who)
+            return JSONResponse({"applied": doc["name"], "tenant": who})
         return JSONResponse(
             {
                 "scenarios": [
@@ -203,48 +221,40 @@ class Admin:
 
     async def scenario_load(self, request: Request) -> Response:
         name = request.path_params["name"]
-        tenant = (await _body(request)).get("tenant") or request.query_params.get("tenant")
-        await scenario.apply(self.state, scenario.load(name), tenant)
-        return JSONResponse({"applied": name, "tenant": tenant})
+        given = query(request, {"tenant"}).get("tenant")
+        named = (await body(request, {"tenant"})).get("tenant") or given
+        who = None if named is None else await existing_tenant(self.state, named)
+        await scenario.apply(self.state, scenario.load(name), who)
+        return JSONResponse({"applied": name, "tenant": who})
 
     async def quota(self, request: Request) -> Response:
         """Read the quota counters, or set one: {vendor, tenant, api, pool, left}."""
+        named = query(request, {"tenant"}).get("tenant")
         if request.method == "POST":
-            body = await _body(request)
-            try:
-                key = (str(body["vendor"]), str(body["tenant"]), str(body["api"]), str(body["pool"]))
-                left = int(body["left"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise AdminError("a quota is {vendor, tenant, api, pool, left}") from exc
-            if key[0] not in self.state.contracts:
-                raise AdminError(f"no vendor {key[0]!r}", 404)
-            await self.store.quotas.set(key, left)
-        return JSONResponse({"quota": await self.store.quotas.listing(request.query_params.get("tenant"))})
+            await self.store.quotas.set(*await quota_setting(self.state, request))
+        return JSONResponse({"quota": await self.store.quotas.listing(named)})
 
     async def credentials(self, request: Request) -> Response:
+        named = query(request, {"tenant"} if request.method == "DELETE" else ()).get("tenant")
         if request.method == "POST":
-            tenants = await self.store.credentials.load(await _body(request))
+            tenants = await self.store.credentials.load(await credentials_doc(self.state, request))
             return JSONResponse({"tenants": tenants}, status_code=201)
         if request.method == "DELETE":
-            tenant = request.query_params.get("tenant")
-            if not tenant:
+            if not named:
                 raise AdminError("DELETE /_mock/credentials needs ?tenant=")
-            return JSONResponse({"forgotten": await self.store.credentials.forget(tenant)})
+            forgotten = await self.store.credentials.forget(await existing_tenant(self.state, named))
+            return JSONResponse({"forgotten": forgotten})
         return JSONResponse(await self.store.credentials.listing())
 
     async def contract_list(self, request: Request) -> Response:
         return JSONResponse({"contracts": sorted(self.state.contracts)})
 
     async def contract(self, request: Request) -> Response:
-        name = request.path_params["vendor"]
-        if name not in self.state.contracts:
-            raise AdminError(f"no vendor {name!r}", 404)
+        name = served_vendor(self.state, request.path_params["vendor"])
         return JSONResponse(contracts.loading.bundle(name))
 
     async def openapi_document(self, request: Request) -> Response:
-        name = request.path_params["vendor"]
-        if name not in self.state.contracts:
-            raise AdminError(f"no vendor {name!r}", 404)
+        name = served_vendor(self.state, request.path_params["vendor"])
         server = str(request.base_url).rstrip("/")
         return JSONResponse(openapi.document(self.state.contracts[name], server_url=server))
 
@@ -276,6 +286,7 @@ class Admin:
         return Response(data, media_type=assets.ASSETS[name].media_type)
 
     async def upload(self, request: Request) -> Response:
+        owner = query(request, {"tenant"}).get("tenant")
         limit = self.store.uploads.max_file
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -293,7 +304,7 @@ class Admin:
             Upload(
                 id=self.state.ids.capability_hex(24),  # its link is all it takes to read it
                 data=bytes(data),
-                tenant=request.query_params.get("tenant"),
+                tenant=None if owner is None else await existing_tenant(self.state, owner),
                 media_type=MEDIA_TYPES.get(facts.format or "", "application/octet-stream"),
             )
         )
@@ -357,8 +368,8 @@ class Admin:
         return [
             Route(
                 PREFIX + path,
-                _guard(fn, None if path in PUBLIC else admission, json_body=path not in RAW_BODY),
-                methods=methods,
+                _guard(fn, methods, None if path in PUBLIC else admission, json_body=path not in RAW_BODY),
+                methods=ALL_METHODS,
             )
             for path, fn, methods in table
         ]

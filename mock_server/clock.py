@@ -49,8 +49,9 @@ class Clock:
 
     def set(self, epoch: float) -> None:
         """Jump to an absolute mock time, forward only."""
-        if epoch < self.now():
-            raise ValueError("time only moves forward")
+        now = self.now()
+        if epoch < now:
+            raise ValueError(f"time only moves forward: set must be at or after the mock's now, {now:.3f}")
         self._rebase(epoch)
 
     def resume(self, epoch: float, speed: float) -> None:

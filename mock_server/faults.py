@@ -28,11 +28,16 @@ from contracts.vocabulary import (
     as_place,
     as_situation,
 )
+from mock_server import kinds
 from mock_server.store.rules import RuleSpec
 
 HEADER = "x-mock-fault"
 MARKER = re.compile(r"mock-error[=:/]([A-Za-z0-9_.\-]+)")
 FAULT_FIELDS = frozenset({"error", "at", "network", "delay", "delay_ms"})
+# What a fault rule says besides its fault: which requests, how often.
+RULE_FIELDS = frozenset(
+    {"vendor", "tenant", "endpoint", "times", "probability", "seed", "per_tenant", "after"}
+)
 
 
 class FaultSpecError(ValueError):
@@ -93,11 +98,11 @@ def parse_header(value: str, contract: Contract, kind: EndpointKind) -> Fault:
 def build(spec: Mapping[str, Any], contract: Contract, kind: EndpointKind, source: str) -> Fault:
     unknown = set(spec) - FAULT_FIELDS
     if unknown:
-        raise FaultSpecError(f"unknown fault fields {sorted(unknown)}")
+        raise FaultSpecError(kinds.unknown("fault field", unknown, FAULT_FIELDS))
     error = _error(contract, spec.get("error"))
     network = spec.get("network")
     if network is not None and network not in NETWORK_FAULTS:
-        raise FaultSpecError(f"network must be one of {NETWORK_FAULTS}")
+        raise FaultSpecError(str(kinds.KindError("network", kinds.one_of(NETWORK_FAULTS), network)))
     network_fault = cast(NetworkFault | None, network)
     try:
         delay_ms = float(spec.get("delay_ms", spec.get("delay", 0)) or 0)
@@ -117,7 +122,10 @@ def _error(contract: Contract, ref: Any) -> ErrorCode | None:
         text = str(ref)
         return contract.trigger(as_situation(text[1:])) if text.startswith("@") else contract.error(text)
     except (KeyError, ValueError) as exc:
-        raise FaultSpecError(f"{contract.name} has no error {ref!r}") from exc
+        raise FaultSpecError(
+            f"{contract.name} has no error {ref!r}: its errors are the ids and codes of "
+            f"GET /_mock/contracts/{contract.name} (errors), or @situation"
+        ) from exc
 
 
 def find_marker(values: Iterable[str], contract: Contract, kind: EndpointKind) -> Fault | None:
@@ -162,10 +170,17 @@ def parse_rule(doc: Mapping[str, Any], contracts: Mapping[str, Contract]) -> Rul
     times = body.pop("times", None)
     probability = body.pop("probability", None)
     seed = body.pop("seed", None)
-    per_tenant = bool(body.pop("per_tenant", False))
+    per_tenant = body.pop("per_tenant", False)
     after = body.pop("after", 0)
     if vendor is not None and vendor not in contracts:
-        raise FaultSpecError(f"unknown vendor {vendor!r}")
+        raise FaultSpecError(f"unknown vendor {vendor!r}: the vendors are {', '.join(sorted(contracts))}")
+    for name, value in (("tenant", tenant), ("endpoint", endpoint)):
+        if value is not None and not isinstance(value, str):
+            raise FaultSpecError(f"{name} must be a string, not {kinds.shown(value)}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise FaultSpecError(f"seed must be a whole number, not {kinds.shown(seed)}")
+    if not isinstance(per_tenant, bool):
+        raise FaultSpecError(f"per_tenant must be true or false, not {kinds.shown(per_tenant)}")
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
         raise FaultSpecError("times is a whole number >= 1")
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -188,10 +203,10 @@ def parse_rule(doc: Mapping[str, Any], contracts: Mapping[str, Contract]) -> Rul
 
 
 def _check(spec: Mapping[str, Any], contract: Contract, endpoint: str | None) -> None:
-    kinds = {e.kind for e in contract.endpoints}
-    ids = {e.id for e in contract.endpoints}
-    if endpoint is not None and endpoint not in kinds | ids:
-        raise FaultSpecError(f"{contract.name} has no endpoint {endpoint!r}")
+    names = {e.kind for e in contract.endpoints} | {e.id for e in contract.endpoints}
+    if endpoint is not None and endpoint not in names:
+        listed = ", ".join(sorted(names))
+        raise FaultSpecError(f"{contract.name} has no endpoint {endpoint!r}: its endpoints are {listed}")
     kind: EndpointKind = "submit"
     if endpoint is not None:
         kind = next(e.kind for e in contract.endpoints if endpoint in (e.id, e.kind))

@@ -39,6 +39,7 @@ class Saver:
         self._written: dict[str, Any] = {}  # the meta documents as last handed to the file
         self._pending = Batch()  # what a failed write held
         self._failing = False
+        self.restored = f"state file {file.path}: new"  # what start-up found in it, in words
 
     async def take(self) -> Batch:
         """What changed since the last take (the first take: everything), as documents."""
@@ -120,6 +121,8 @@ async def open_into(state: MockState, path: str | Path) -> Saver:
             # back (which is no change). Anything else is written whole, in this format.
             first = await saver.take() if file.version == VERSION else Batch()
             await restore(state, saved)
+            if saved.meta or saved.items or saved.uploads:
+                saver.restored = await _restored(state, file.path)
             first.then(await saver.take())
         await anyio.to_thread.run_sync(file.write, first)
     except StateFileError:
@@ -135,6 +138,22 @@ async def open_into(state: MockState, path: str | Path) -> Saver:
         file.close()
         raise
     return saver
+
+
+async def _restored(state: MockState, path: Path) -> str:
+    """What a fresh state holds once a file came back into it, in words for the start-up."""
+    store = state.store
+    tasks, tenants = await store.tasks.count(), len(await store.tasks.tenants())
+    counts = [
+        _counted(tasks, "task") + (f" of {_counted(tenants, 'tenant')}" if tasks else ""),
+        _counted(len(await store.faults.rules()), "fault rule"),
+        _counted(len(await store.uploads.all()), "upload"),
+    ]
+    return f"state file {path}: restored {', '.join(counts)}"
+
+
+def _counted(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 @contextmanager

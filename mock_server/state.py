@@ -135,12 +135,21 @@ async def _asset(name: str, query: str, tenant: str | None) -> bytes | None:
 
 
 def _check_options(settings: Settings, served: Mapping[str, Contract]) -> None:
+    """Every option names a served vendor, one of its options and one of that option's values;
+    SettingsError saying which, with the valid ones."""
     for vendor, values in settings.options.items():
         contract = served.get(vendor)
         if contract is None:
-            raise SettingsError(f"option for unknown vendor {vendor!r}")
+            raise SettingsError(
+                f"option {vendor}.{next(iter(values), 'NAME')}: no vendor {vendor!r} is served; "
+                f"the vendors are {', '.join(sorted(served))}"
+            )
         for name, value in values.items():
             option = contract.options.get(name)
-            if option is None or value not in option.choices:
-                known = {o.name: o.choices for o in contract.options.values()}
-                raise SettingsError(f"{vendor}.{name}={value!r} is not one of {known}")
+            if option is None:
+                known = ", ".join(f"{o.name} ({'|'.join(o.choices)})" for o in contract.options.values())
+                raise SettingsError(f"option {vendor}.{name}: {vendor}'s options are {known}")
+            if value not in option.choices:
+                raise SettingsError(
+                    f"option {vendor}.{name}={value}: the value must be one of {', '.join(option.choices)}"
+                )

@@ -116,7 +116,9 @@ class _Server(uvicorn.Server):
 
 @contextmanager
 def serve_in_thread(settings: Settings | None = None, timeout: float = 10.0) -> Iterator[MockServer]:
-    """A real uvicorn on a free loopback port, in a daemon thread; stopped on exit."""
+    """``with serve_in_thread(settings) as server:``, a real uvicorn in a daemon thread (default
+    settings: ``Settings(port=0)``, a free loopback port), yielding its :class:`MockServer` once it
+    listens; stopped, the requests in flight first, when the block ends (README, "In pytest")."""
     settings = settings or Settings(port=0)
     app = create_app(settings)
     config = protocol.uvicorn_config(app, settings, log_level="warning")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any
 
+from mock_server import kinds
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -28,15 +30,16 @@ class Timing:
     stagger_polls: int = 0
 
     def __post_init__(self) -> None:
+        """Each field checked for its kind (KindError naming it): a profile comes from JSON."""
         parse_progress(self.progress)
-        stagger = self.stagger_polls
-        if not isinstance(stagger, int) or isinstance(stagger, bool) or stagger < 0:
-            raise ValueError("stagger_polls is a whole number >= 0")
-        if not 0.0 <= self.fail_at <= 1.0:
-            raise ValueError("fail_at is a fraction of the run, 0..1")
+        set_ = object.__setattr__
+        set_(self, "fail_at", kinds.number("fail_at", self.fail_at, 0, 1))  # a fraction of the run
+        set_(self, "stagger_polls", kinds.whole("stagger_polls", self.stagger_polls, 0))
         for name in ("queue_scale", "run_scale"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
+            set_(self, name, kinds.number(name, getattr(self, name), 0))
+        for name in ("queue_seconds", "run_seconds", "retention_seconds", "result_ttl_seconds"):
+            if getattr(self, name) is not None:
+                set_(self, name, kinds.number(name, getattr(self, name), 0))
 
     def __hash__(self) -> int:  # a plan cache key holds the profile: hash its fields once
         return self._hash
@@ -66,18 +69,18 @@ class Timing:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
-            raise ValueError(f"unknown timing fields: {sorted(unknown)}")
+            raise ValueError(kinds.unknown("timing field", unknown, known))
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def parse_progress(text: str) -> int | None:
-    """``"time"`` -> None; ``"polls:N"`` -> N (N >= 1)."""
+def parse_progress(text: Any, name: str = "progress") -> int | None:
+    """``"time"`` -> None; ``"polls:N"`` -> N (N >= 1); KindError naming ``name`` otherwise."""
     if text == "time":
         return None
-    kind, _, count = text.partition(":")
+    kind, _, count = text.partition(":") if isinstance(text, str) else ("", "", "")
     if kind == "polls" and count.isdigit() and int(count) >= 1:
         return int(count)
-    raise ValueError(f"progress must be 'time' or 'polls:N', not {text!r}")
+    raise kinds.KindError(name, '"time" or "polls:N" (N a whole number >= 1)', text)

@@ -178,8 +178,9 @@ def test_scenario_setting_applies_at_start() -> None:
 
 
 def test_credentials_are_validated(client: TestClient) -> None:
-    for bad in ({"dashscope": [{"key": "x"}]}, {"nobody": [{"api_key": "x"}]}, {"dashscope": "sk"}):
+    for bad in ({"dashscope": [{"key": "x"}]}, {"dashscope": "sk"}):
         assert client.post("/_mock/credentials", json=bad).status_code == 400
+    assert client.post("/_mock/credentials", json={"nobody": [{"api_key": "x"}]}).status_code == 404
     listed = client.get("/_mock/credentials").json()["dashscope"]
     assert listed == [{**c, "tenant": c["api_key"]} for c in DS.default_credentials]
 
@@ -224,17 +225,27 @@ def test_a_marker_on_a_mock_asset_url(ds: DashScopeCaller) -> None:
 REMOTE = ("10.0.0.7", 40000)
 
 
+RULE = {"error": "Throttling", "vendor": "dashscope"}
+
+
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [("POST", "/_mock/reset"), ("GET", "/_mock/journal"), ("POST", "/_mock/faults"), ("GET", "/_mock/tasks")],
+    ("method", "path", "body"),
+    [
+        ("POST", "/_mock/reset", {}),
+        ("GET", "/_mock/journal", None),
+        ("POST", "/_mock/faults", RULE),
+        ("GET", "/_mock/tasks", None),
+    ],
 )
-def test_the_control_routes_answer_only_loopback_without_a_token(method: str, path: str) -> None:
+def test_the_control_routes_answer_only_loopback_without_a_token(
+    method: str, path: str, body: dict[str, str] | None
+) -> None:
     app = create_app(Settings(speed=0))
     remote = TestClient(app, client=REMOTE)
     refused = remote.request(method, path, json={})
     assert refused.status_code == 403 and "X-Mock-Admin-Token" in refused.json()["error"]
     local = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 40000))
-    assert local.request(method, path, json={"error": "Throttling", "vendor": "dashscope"}).status_code < 300
+    assert local.request(method, path, json=body).status_code < 300
 
 
 def test_what_clients_read_stays_public_and_vendors_answer_anyone() -> None:

@@ -35,9 +35,9 @@ CONTROL: list[tuple[str, str, Any]] = [
     ("POST", "/_mock/scenarios/happy-path", {}),
     ("GET", "/_mock/credentials", None),
     ("POST", "/_mock/credentials", {"dashscope": [{"api_key": "sk-planted"}]}),
-    ("DELETE", "/_mock/credentials?tenant=sk-planted", None),
+    ("DELETE", f"/_mock/credentials?tenant={KEY}", None),  # a tenant that exists: the default one
     ("GET", "/_mock/quota", None),
-    ("POST", "/_mock/quota", {"vendor": "aidge", "tenant": "t", "api": "a", "pool": "trial", "left": 1}),
+    ("POST", "/_mock/quota", {"vendor": "aidge", "tenant": KEY, "api": "a", "pool": "trial", "left": 1}),
     ("POST", "/_mock/uploads", PNG),
 ]
 PUBLIC = ["/_mock/health", "/_mock/assets", "/_mock/assets/top.png", "/_mock/openapi/damo.json"]

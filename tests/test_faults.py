@@ -51,9 +51,10 @@ def test_bad_fault_rules_are_refused(ds: DashScopeCaller) -> None:
         {"after": -1, "error": "Throttling"},
         {"after": "2", "error": "Throttling"},
         {"probability": 2, "error": "Throttling"},
-        {"vendor": "nobody", "error": "Throttling"},
     ):
         assert ds.client.post("/_mock/faults", json=rule).status_code == 400, rule
+    nobody = ds.client.post("/_mock/faults", json={"vendor": "nobody", "error": "Throttling"})
+    assert nobody.status_code == 404 and "'nobody'" in nobody.json()["error"], "a vendor that does not exist"
     assert ds.client.get("/_mock/faults").json()["rules"] == []
 
 

@@ -39,14 +39,17 @@ def test_a_command_client_passes_and_writes_json_and_junit(
     monkeypatch.chdir(ROOT)
     out_json, out_xml = tmp_path / "r.json", tmp_path / "r.xml"
     args = ["--vendor", "damo", "--client-cmd", command("damo"), "--max-examples", "6", "--seed", "5"]
+    args += ["--explicit", "off"]  # the random phase alone: 6 examples
     assert verify(tryon_mock_server, *args, "--report", str(out_json), "--report", str(out_xml)) == 0
     assert "PASSED" in capsys.readouterr().out
     report = json.loads(out_json.read_text())
     assert report["ok"] is True and report["examples"] == 6 and report["seed"] == 5
+    assert report["coverage"]["examples"] == 6 and report["coverage"]["explicit_examples"] == 0
     assert set(report["checks"]) == set(CHECKS) and all(c["failed"] == 0 for c in report["checks"].values())
     suite = ET.parse(out_xml).getroot()
     assert suite.tag == "testsuite" and suite.get("failures") == "0"
     assert [case.get("name") for case in suite.iter("testcase")] == list(CHECKS)
+    assert {p.get("name") for p in suite.iter("property")} >= {"coverage.error_rows", "coverage.operations"}
 
 
 def test_a_failure_prints_a_line_that_replays_exactly_that_case(
@@ -68,6 +71,8 @@ def test_a_failure_prints_a_line_that_replays_exactly_that_case(
         "20",
         "--seed",
         "7",
+        "--explicit",
+        "off",  # the pace shows on the random phase's polls
     ]
     out_xml = tmp_path / "r.xml"
     assert verify(tryon_mock_server, *args, *strict, "--report", str(out_xml)) == 1
@@ -117,7 +122,7 @@ def test_every_job_and_outcome_is_a_valid_document(tryon_mock_server: MockServer
         return outcome
 
     report = verify_client(
-        spy, vendor=vendor, server=tryon_mock_server, max_examples=40, seed=11
+        spy, vendor=vendor, server=tryon_mock_server, max_examples=40, seed=11, explicit="off"
     )  # every operation drawn
     assert report.ok, report.text()
     assert all(job_problems(job) == [] and outcome_problems(outcome) == [] for job, outcome in seen)

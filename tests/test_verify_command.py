@@ -51,8 +51,13 @@ def first_failure(client: str | CommandAdapter, server: MockServer, time_budget:
 
 
 def test_node_client_passes(tryon_mock_server: MockServer) -> None:
-    report = verify_client(
-        node_command(), vendor="dashscope", server=tryon_mock_server, max_examples=25, seed=SEED
+    report = verify_client(  # the command adapter, on the random phase (a process per example)
+        node_command(),
+        vendor="dashscope",
+        server=tryon_mock_server,
+        max_examples=25,
+        seed=SEED,
+        explicit="off",
     )
     assert report.ok, report.text()
     assert report.examples >= 25

@@ -52,7 +52,7 @@ def test_without_a_server_the_suite_starts_and_stops_its_own_mock(
         jobs.append(job)
         return client(job)
 
-    report = verify_client(spy, vendor="dashscope", max_examples=3, seed=5)
+    report = verify_client(spy, vendor="dashscope", max_examples=3, seed=5, explicit="off")
     assert report.ok, report.text()
 
     [process] = started

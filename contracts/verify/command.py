@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--retry-backoff", type=float, default=0.05, help="the backoff the job suggests")
     parser.add_argument("--no-shrink", action="store_true", help="report the first failure as found")
+    parser.add_argument(
+        "--explicit",
+        choices=("rows", "all", "off"),
+        default="rows",
+        help="the phase before the random one: every error row in every place (rows), that for "
+        "every operation (all), or none (off)",
+    )
     parser.add_argument("--replay", help="run exactly this scenario (JSON, as a failure prints it)")
     parser.add_argument(
         "--list-checks", action="store_true", help="print the checks and their options, then exit"
@@ -91,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
             replay=args.replay,
             shrink=not args.no_shrink,
             progress=args.progress,
+            explicit=args.explicit,
         )
     except (ValueError, KeyError) as exc:
         print(f"tryon-mock verify: {exc}", file=sys.stderr)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from contracts.verify import coverage
+
 
 @dataclass
 class Failure:
@@ -36,6 +38,7 @@ class Report:
     checks: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> {"passed", "failed"}
     disabled: list[str] = field(default_factory=list)
     failure: Failure | None = None
+    coverage: dict[str, Any] = field(default_factory=dict)  # what was tried (contracts/verify/coverage.py)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,8 @@ class Report:
             mark = "ok  " if not counts["failed"] else "FAIL"
             lines.append(f"  {mark} {name}  ({counts['passed']} passed, {counts['failed']} failed)")
         lines += [f"  off  {name}" for name in self.disabled]
+        if self.coverage:
+            lines += coverage.lines(self.coverage)
         if self.failure is not None:
             f = self.failure
             lines.append("")
@@ -99,6 +104,10 @@ class Report:
             skipped=str(len(self.disabled)),
             time=f"{self.seconds:.3f}",
         )
+        if self.coverage:
+            props = ET.SubElement(suite, "properties")
+            for key, value in coverage.properties(self.coverage).items():
+                ET.SubElement(props, "property", name=key, value=value)
         for name in [*self.checks, *self.disabled]:
             case = ET.SubElement(suite, "testcase", classname=f"{self.vendor}.{self.client}", name=name)
             if name in self.disabled:
@@ -107,6 +116,8 @@ class Report:
                 messages = [m for n, m in self.failure.checks if n == name]
                 node = ET.SubElement(case, "failure", message=messages[0][:500])
                 node.text = self.text()
+        if self.coverage:
+            ET.SubElement(suite, "system-out").text = "\n".join(coverage.lines(self.coverage))
         return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
     def write(self, path: str | Path) -> None:

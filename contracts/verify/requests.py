@@ -17,6 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from contracts.model import Contract, ImageInput, Operation, resolve_pointer
+from contracts.verify import realistic
 
 ASSET_SCHEME = "asset://"  # a scenario names an asset as asset://<name>; the run makes it a URL
 BATCH_DEFAULT = 3  # batch size drawn at most when the contract gives no documented maximum
@@ -85,6 +86,11 @@ class RequestDrawer:
         self.batch = operation.batch_pointer
         self.batch_max = operation.batch_max or BATCH_DEFAULT
         self.named_at = contract.endpoint(operation.endpoint).operation_pointer
+        # Fields that may get an image URL on another host (the mock's stand-in for the role):
+        # not uploads, and not images whose size must match another's.
+        uploads = contract.endpoint(operation.endpoint).request_content_type.startswith("multipart/")
+        matched = {pointer for group in operation.same_size for pointer in group}
+        self.remote = set() if uploads else {i.pointer for i in operation.images} - matched
 
     def strategy(self) -> st.SearchStrategy[tuple[Any, dict[str, str]]]:
         return _composite(self._draw)
@@ -120,11 +126,7 @@ class RequestDrawer:
             return self.operation.name
         image = self._image(path)
         if image is not None:
-            options = self.candidates[image.pointer]
-            assume(options)
-            name = draw(st.sampled_from(options))
-            images[path] = name
-            return ASSET_SCHEME + name
+            return self._image_value(draw, image, path, images)
         if "const" in schema:
             return schema["const"]
         if "enum" in schema:
@@ -139,8 +141,19 @@ class RequestDrawer:
         if kind == "boolean":
             return draw(st.booleans())
         if kind == "string" and not _is_link(schema):
-            return draw(WORD)
+            return _text(draw, schema)
         return OMIT
+
+    def _image_value(self, draw: Draw, image: ImageInput, path: str, images: dict[str, str]) -> str:
+        """A sample asset (``asset://name``), or where the field allows, half the time a
+        production-like URL on another host (the mock's stand-in image for the role)."""
+        options = self.candidates[image.pointer]
+        assume(options)
+        name: str = draw(st.sampled_from(options))
+        if image.pointer in self.remote and draw(st.booleans()):
+            return realistic.image_url(draw(st.integers(0, realistic.SEEDS - 1)), image.limits.ascii_url)
+        images[path] = name
+        return ASSET_SCHEME + name
 
     def _object(self, draw: Draw, schema: Mapping[str, Any], path: str, images: dict[str, str]) -> Any:
         if "anyOf" in schema:
@@ -196,6 +209,14 @@ def _composite(fn: Callable[[Draw], Any]) -> st.SearchStrategy[Any]:
         return fn(draw)
 
     return drawn()
+
+
+def _text(draw: Draw, schema: Mapping[str, Any]) -> str:
+    """Free text (names, companies, sentences in several scripts) where the schema leaves the
+    string free; a plain word where it constrains it."""
+    if {"pattern", "maxLength", "format"} & set(schema):
+        return str(draw(WORD))
+    return realistic.text(draw(st.integers(0, realistic.SEEDS - 1)))
 
 
 def _sample_url(name: str) -> str:

@@ -18,8 +18,10 @@ from hypothesis.errors import FlakyFailure
 from hypothesis.strategies import SearchStrategy
 
 import contracts
+from contracts.verify import explicit as explicit_phase
 from contracts.verify.adapters import Adapter, Ran, adapter_for
 from contracts.verify.checks import CHECKS
+from contracts.verify.coverage import Coverage
 from contracts.verify.evidence import Evidence
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
@@ -96,6 +98,7 @@ class Runner:
         self.settle = settle
         self.counts = {name: {"passed": 0, "failed": 0} for name in checks}
         self.examples = 0
+        self.coverage = Coverage(self.contract)
 
     def job(self, scenario: Scenario, credentials: dict[str, str]) -> dict[str, Any]:
         op = self.contract.operations[scenario.operation]
@@ -149,6 +152,7 @@ class Runner:
             self.counts[name]["failed" if found else "passed"] += 1
             failures += [(name, message) for message in found]
         self.examples += 1
+        self.coverage.add(scenario, evidence)
         return Example(scenario, job, ran, evidence, failures)
 
     def _run(self, scenario: Scenario, tenant: Tenant, job: dict[str, Any]) -> Ran:
@@ -221,6 +225,7 @@ def verify_client(
     replay: str | Mapping[str, Any] | None = None,
     shrink: bool = True,
     progress: str = "any",
+    explicit: str = "rows",
 ) -> Report:
     """Verify a client of ``vendor`` against the mock.
 
@@ -232,11 +237,16 @@ def verify_client(
     (``{"poll_pace": {"min_interval": 0.5}}``). ``replay`` runs exactly one
     scenario (as a failure report prints it) instead of drawing examples. ``shrink=False`` reports
     the first failing example as found (faster, larger). ``progress`` limits the drawn lifecycles to
-    poll counts (``"polls"``) or scaled time (``"time"``).
+    poll counts (``"polls"``) or scaled time (``"time"``). ``explicit`` is the explicit phase run first, in
+    addition to the ``max_examples`` of the random phase (contracts/verify/explicit.py): ``"rows"``
+    every error row in every place, the operations taking turns; ``"all"`` that for every
+    operation; ``"off"`` none.
     """
     contract = contracts.load(vendor)
     adapter = adapter_for(client)
     enabled, disabled = check_settings(checks)
+    if explicit not in explicit_phase.MODES:
+        raise ValueError(f"explicit is one of {explicit_phase.MODES}, not {explicit!r}")
     seed = seed if seed is not None else random.randrange(2**32)
     report = Report(
         vendor=vendor, client=adapter.label, seed=seed if replay is None else None, disabled=disabled
@@ -260,12 +270,22 @@ def verify_client(
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
-                strategy = scenarios(contract, session.assets, operations, progress, poll_interval)
-                report.failure = _explore(runner, strategy, max_examples, seed, shrink)
+                drawn = explicit_phase.strategies(
+                    contract, session.assets, operations, progress, explicit, poll_interval=poll_interval
+                )
+                for one in drawn:
+                    report.failure = _explore(runner, one, 1, seed, shrink)
+                    if report.failure is not None:
+                        break
+                runner.coverage.explicit = runner.examples
+                if report.failure is None:
+                    strategy = scenarios(contract, session.assets, operations, progress, poll_interval)
+                    report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()
     report.examples = runner.examples
     report.checks = runner.counts
+    report.coverage = runner.coverage.summary(operations)
     report.seconds = time.perf_counter() - started
     return report
 

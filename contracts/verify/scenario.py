@@ -101,6 +101,14 @@ def scenarios(
     units of the job's ``poll_interval``."""
     if progress not in PROGRESSIONS:
         raise ValueError(f"progress is one of {PROGRESSIONS}")
+    names = async_operations(contract, operations)
+    return st.sampled_from(names).flatmap(
+        lambda name: _scenario(contract, name, assets, progress, poll_interval=poll_interval)
+    )
+
+
+def async_operations(contract: Contract, operations: Sequence[str] | None = None) -> list[str]:
+    """The vendor's async operations (those named, if any); ValueError when none is left."""
     names = [
         name
         for name, op in contract.operations.items()
@@ -108,14 +116,20 @@ def scenarios(
     ]
     if not names:
         raise ValueError(f"{contract.name} has no async operation among {list(operations or [])}")
-    return st.sampled_from(names).flatmap(
-        lambda name: _scenario(contract, name, assets, progress, poll_interval)
-    )
+    return names
 
 
 def _scenario(
-    contract: Contract, name: str, assets: Sequence[Asset], progress: str, poll_interval: float
+    contract: Contract,
+    name: str,
+    assets: Sequence[Asset],
+    progress: str,
+    *,
+    poll_interval: float = POLL_INTERVAL,
+    faults: st.SearchStrategy[list[FaultPlan]] | None = None,
 ) -> st.SearchStrategy[Scenario]:
+    """One operation's scenarios; ``faults`` replaces the drawn fault schedule (the explicit phase
+    fixes it)."""
     op = contract.operations[name]
     multipart = contract.endpoint(op.endpoint).request_content_type.startswith("multipart/")
     drawer = RequestDrawer(contract, op, assets)
@@ -129,10 +143,11 @@ def _scenario(
             doc = {k: v for k, v in doc.items() if k not in files}
         return Scenario(operation=name, request=doc, files=files, timing=timing, faults=tuple(faults))
 
-    rules = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
-    special = [s for s in (lasting_fault(contract), transport_then_error(contract)) if not s.is_empty]
-    # one example in five has a lasting fault, one in five a reset before a retryable error
-    faults = st.integers(0, 4).flatmap(lambda i: special[i - 3] if 3 <= i < 3 + len(special) else rules)
+    if faults is None:
+        rules = st.lists(fault_plans(contract), max_size=MAX_FAULTS)
+        special = [s for s in (lasting_fault(contract), transport_then_error(contract)) if not s.is_empty]
+        # one example in five has a lasting fault, one in five a reset before a retryable error
+        faults = st.integers(0, 4).flatmap(lambda i: special[i - 3] if 3 <= i < 3 + len(special) else rules)
     return st.builds(build, drawer.strategy(), timings(progress, poll_interval, op), faults)
 
 
@@ -241,4 +256,20 @@ def transport_then_error(contract: Contract) -> st.SearchStrategy[list[FaultPlan
             st.sampled_from(call[1]),
             st.sampled_from((1, 2, LASTING)),
         )
+    )
+
+
+def with_faults(
+    contract: Contract,
+    name: str,
+    assets: Sequence[Asset],
+    progress: str,
+    faults: Sequence[FaultPlan],
+    *,
+    poll_interval: float = POLL_INTERVAL,
+) -> st.SearchStrategy[Scenario]:
+    """The scenarios of operation ``name`` with this fault schedule, the rest drawn (the explicit
+    phase: its simplest draw is the simplest request and lifecycle with these faults)."""
+    return _scenario(
+        contract, name, assets, progress, poll_interval=poll_interval, faults=st.just(list(faults))
     )

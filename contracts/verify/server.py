@@ -5,9 +5,11 @@ can be in this process, another process, or another container."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import httpx
 
 from contracts.model import Contract
-from contracts.verify import documents
+from contracts.verify import documents, realistic
 from contracts.verify.requests import Asset
 from contracts.verify.scenario import Scenario
 
@@ -88,7 +90,10 @@ class Session:
 
     def open(self, scenario: Scenario) -> Tenant:
         """A fresh tenant with one credential of each kind, the scenario's timing and faults."""
-        tenant = f"verify-{secrets.token_hex(8)}"
+        # a customer-like name, the same for the same scenario (Faker seeded from the draw), and a
+        # random tail that keeps two runs on one server apart
+        label = realistic.tenant(zlib.crc32(json.dumps(scenario.as_dict(), sort_keys=True).encode()))
+        tenant = f"verify-{label}-{secrets.token_hex(4)}"
         creds: dict[str, str] = {}
         registered = []
         for kind in self.contract.credential_kinds:

@@ -32,14 +32,14 @@ def check(contracts: Mapping[str, Contract], doc: Any) -> list[tuple[str, Creden
     """``{"vendor": [credential, ...]}`` as credentials, each keyed by its identifying field (an
     API key, an AppCode, an AppKey); CredentialError for anything that does not fit."""
     if not isinstance(doc, Mapping):
-        raise CredentialError("credentials are an object of vendor -> list")
+        raise CredentialError("credentials must be an object of {vendor: [credential, ...]}")
     made = []
     for vendor, items in doc.items():
         contract = contracts.get(vendor)
         if contract is None:
-            raise CredentialError(f"unknown vendor {vendor!r}")
+            raise CredentialError(f"unknown vendor {vendor!r}: the vendors are {', '.join(contracts)}")
         if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-            raise CredentialError(f"{vendor}: a list of credential objects")
+            raise CredentialError(f"{vendor} must be a list of credential objects")
         for item in items:
             made.append(_one(contract, item))
     return made
@@ -48,11 +48,11 @@ def check(contracts: Mapping[str, Contract], doc: Any) -> list[tuple[str, Creden
 def _one(contract: Contract, credential: Mapping[str, Any]) -> tuple[str, Credential]:
     kind = contract.credential_kind(credential)
     if kind is None:
-        shapes = [list(k.fields) for k in contract.credential_kinds]
-        raise CredentialError(f"{contract.name} credentials need string fields, one of {shapes}")
+        shapes = " or ".join("{" + ", ".join(k.fields) + "}" for k in contract.credential_kinds)
+        raise CredentialError(f"a {contract.name} credential is {shapes}, each a string")
     tenant = credential.get("tenant") or credential[kind.tenant_field]
     if not isinstance(tenant, str):
-        raise CredentialError("tenant is a string")
+        raise CredentialError(f"a {contract.name} credential's tenant must be a string")
     fields = {f: str(credential[f]) for f in kind.fields}
     return credential[kind.tenant_field], Credential(contract.name, fields, tenant)
 
