@@ -184,10 +184,12 @@ def test_a_batch_judged_by_its_first_sub_task_fails(
 
 
 def test_stagger_polls_is_a_timing_field_checked_like_the_others(tryon_mock_server: MockServer) -> None:
+    tenant = tryon_mock_server.new_tenant().id("damo")
     url = f"{tryon_mock_server.url}/_mock/timing"
-    bad = httpx.post(url, json={"tenant": "t-stagger", "stagger_polls": -1}, trust_env=False)
+    bad = httpx.post(url, json={"tenant": tenant, "stagger_polls": -1}, trust_env=False)
     assert bad.status_code == 400, bad.text
-    good = tryon_mock_server.admin("POST", "/timing", json={"tenant": "t-stagger", "stagger_polls": 2})
+    assert "stagger_polls" in bad.text
+    good = tryon_mock_server.admin("POST", "/timing", json={"tenant": tenant, "stagger_polls": 2})
     assert good.json()["stagger_polls"] == 2
 
 
