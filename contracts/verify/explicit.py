@@ -1,7 +1,7 @@
-"""The explicit phase: before the random exploration, every row of the vendor's error table in
-every place the table says it can show (the submit's answer, a poll's answer, a failed task), one
-example each, the run's async operations taking turns (or, asked for, every pair for every
-operation).
+"""The explicit phase: before the random exploration, a retryable fault that lasts (alone, and
+after a reset) at each call, then every row of the vendor's error table in every place the table
+says it can show (the submit's answer, a poll's answer, a failed task), one example each, the
+run's async operations taking turns (or, asked for, every pair for every operation).
 
 Like Schemathesis' explicit examples, it makes every run try the whole error table, whatever the
 seed, where random drawing reaches a rare row only now and then. Each target is its own Hypothesis
@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from contracts.model import Contract
 from contracts.verify.requests import Asset
-from contracts.verify.scenario import POLL_INTERVAL, FaultPlan, Scenario, async_operations, with_faults
+from contracts.verify.scenario import (
+    POLL_INTERVAL,
+    FaultPlan,
+    Scenario,
+    async_operations,
+    lasting_schedules,
+    with_faults,
+)
 
 PLACES = ("submit", "query", "task")  # where an error row can show to a client of an async operation
 MODES = ("rows", "all", "off")
@@ -64,7 +71,13 @@ def strategies(
     *,
     poll_interval: float = POLL_INTERVAL,
 ) -> Iterator[st.SearchStrategy[Scenario]]:
-    """One strategy per target, its fault fixed (time drawn in units of ``poll_interval``)."""
+    """One strategy per target, its fault fixed (time drawn in units of ``poll_interval``); then,
+    unless the phase is off, the lasting schedules (scenario.lasting_schedules) on the first
+    operation: a client that never gives up, or counts attempts wrong, fails every run."""
+    if mode != "off":
+        first = async_operations(contract, operations)[0]
+        for schedule in lasting_schedules(contract):
+            yield with_faults(contract, first, assets, progress, schedule, poll_interval=poll_interval)
     for target in targets(contract, operations, mode):
         yield with_faults(
             contract, target.operation, assets, progress, [target.plan()], poll_interval=poll_interval

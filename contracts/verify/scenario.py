@@ -234,6 +234,19 @@ def _retryable_calls(contract: Contract) -> list[tuple[str, list[ErrorCode]]]:
     return calls
 
 
+def lasting_schedules(contract: Contract) -> list[list[FaultPlan]]:
+    """For the explicit phase: per call with retryable rows, its first retryable row lasting, and a
+    reset before it (so every run meets a fault no retrying outlasts, and mixed attempts)."""
+    return [
+        schedule
+        for kind, found in _retryable_calls(contract)
+        for schedule in (
+            [FaultPlan(kind, error=found[0].id, times=LASTING)],
+            [FaultPlan(kind, network="reset"), FaultPlan(kind, error=found[0].id, times=LASTING)],
+        )
+    ]
+
+
 def lasting_fault(contract: Contract) -> st.SearchStrategy[list[FaultPlan]]:
     """A retryable error that answers every attempt of the submit, or of the first poll on."""
     calls = _retryable_calls(contract)
