@@ -24,6 +24,7 @@ from tests.clients.buggy_retries import (
     AidgePollIntervalAsMilliseconds,
     AidgeThreeAttemptsInAll,
     AILabToolsBackoffAsMilliseconds,
+    AILabToolsRetriesForever,
     AILabToolsThreeAttemptsInAll,
     DamoBackoffAsMilliseconds,
     DamoFirstSubTask,
@@ -96,6 +97,22 @@ def test_a_client_retrying_forever_is_stopped_and_fails_the_budget(tryon_mock_se
     assert any("past its 2 s budget" in message for _, message in report.failure.checks), report.text()
     # the correct client gives up after its attempts and reports the vendor's error
     correct = replay(DashScopeClient(), "dashscope", tryon_mock_server, doc)
+    assert correct.ok, correct.text()
+
+
+def test_a_client_retrying_a_tasks_retryable_end_forever_is_stopped(tryon_mock_server: MockServer) -> None:
+    """AILabTools answers a failed task with its (here retryable) error on every poll: no fault
+    rule to lift. Past the budget the mock refuses the tenant's requests, so the run ends."""
+    row = next(e.id for e in contracts.load("ailabtools").errors if e.retryable and e.can_occur("task"))
+    doc = scenario(
+        "ailabtools", [{"endpoint": "submit", "error": row, "at": "task"}], {"progress": "polls:1"}
+    )
+    report = replay(AILabToolsRetriesForever(), "ailabtools", tryon_mock_server, doc, time_budget=1.0)
+    assert "within_time_budget" in failed(report), report.text()
+    assert any(
+        "past its 1 s budget" in message for _, message in (report.failure.checks if report.failure else [])
+    )
+    correct = replay(AILabToolsClient(), "ailabtools", tryon_mock_server, doc, time_budget=1.0)
     assert correct.ok, correct.text()
 
 

@@ -20,7 +20,7 @@ from hypothesis.strategies import SearchStrategy
 import contracts
 from contracts.verify import explicit as explicit_phase
 from contracts.verify.adapters import Adapter, Ran, adapter_for
-from contracts.verify.checks import CHECKS
+from contracts.verify.checks import BUDGET_ALLOWANCE, CHECKS
 from contracts.verify.coverage import Coverage
 from contracts.verify.evidence import Evidence
 from contracts.verify.report import Failure, Report
@@ -33,6 +33,7 @@ SETTLE_SECONDS = 0.02  # how long after the outcome a late request still counts 
 # The job's retry backoff (and, scenario.POLL_INTERVAL, poll interval): the pace checks want 0.8 of
 # it (40 ms), above the 1-30 ms gaps of a client that does not wait, on a loaded 2-core runner.
 RETRY_BACKOFF = 0.05
+STOP_MARGIN = 0.1  # seconds past a job's deadline before the server refuses the client's requests
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Runner:
         try:
             job = self.job(scenario, tenant.credentials)
             started = time.time()
-            ran = self._run(scenario, tenant, job)
+            ran = self._run(tenant, job)
             returned = time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
@@ -155,18 +156,18 @@ class Runner:
         self.coverage.add(scenario, evidence)
         return Example(scenario, job, ran, evidence, failures)
 
-    def _run(self, scenario: Scenario, tenant: Tenant, job: dict[str, Any]) -> Ran:
-        """Run the client; with a lasting fault, its rules are lifted once the job's budget is
-        spent, so a client that never gives up still ends (late, for within_time_budget)."""
-        if not scenario.lasting:
-            return self.adapter.run(job)
-        lift = threading.Timer(job["time_budget_seconds"], self.session.lift, (tenant,))
-        lift.start()
+    def _run(self, tenant: Tenant, job: dict[str, Any]) -> Ran:
+        """Run the client; once its budget (and the allowances of within_time_budget) is spent, the
+        server refuses its requests (Session.stop), so a client that never gives up, on a lasting
+        fault or a task's retryable end, still ends, late (a Python callable cannot be killed)."""
+        spent = job["time_budget_seconds"] + getattr(self.adapter, "start_allowance", 0.0)
+        stop = threading.Timer(spent + BUDGET_ALLOWANCE + STOP_MARGIN, self.session.stop, (tenant,))
+        stop.start()
         try:
             return self.adapter.run(job)
         finally:
-            lift.cancel()
-            lift.join()
+            stop.cancel()
+            stop.join()
 
     def failure(self, example: Example, flaky: bool = False) -> Failure:
         scenario = json.dumps(example.scenario.as_dict(), separators=(",", ":"), sort_keys=True)
