@@ -22,11 +22,15 @@ from typing import Any
 
 from contracts.verify import PersistentAdapter, verify_client
 from contracts.verify.adapters import CommandAdapter
+from contracts.verify.runner import RETRY_BACKOFF, SETTLE_SECONDS
+from contracts.verify.scenario import POLL_INTERVAL
 from mock_server.testing import serve_in_thread
 from tests.clients.run import CORRECT
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT, FAST = 0.02, 0.002  # the job's poll interval and retry backoff, and the settle after an outcome
+# (poll interval, retry backoff, settle after an outcome): the suite's defaults, and a fast pace
+DEFAULT = (POLL_INTERVAL, RETRY_BACKOFF, SETTLE_SECONDS)
+FAST = (0.002, 0.002, 0.002)
 
 
 def _client(vendor: str, mode: str) -> Any:
@@ -40,7 +44,7 @@ def _client(vendor: str, mode: str) -> Any:
 
 def main(examples: int = 200, command_examples: int = 30) -> None:
     runs = [  # label, mode, pace, examples
-        ("in-process, default pace (20 ms)", "in-process", DEFAULT, examples),
+        (f"in-process, default pace ({POLL_INTERVAL * 1000:g} ms)", "in-process", DEFAULT, examples),
         ("in-process, fast pace (2 ms)", "in-process", FAST, examples),
         ("command, default pace", "command", DEFAULT, command_examples),
         ("persistent, default pace", "persistent", DEFAULT, examples),
@@ -56,9 +60,9 @@ def main(examples: int = 200, command_examples: int = 30) -> None:
                     max_examples=count,
                     seed=1,
                     progress="polls",
-                    poll_interval=pace,
-                    retry_backoff=pace,
-                    settle=pace,
+                    poll_interval=pace[0],
+                    retry_backoff=pace[1],
+                    settle=pace[2],
                     explicit="off",
                 )
                 assert report.ok, report.text()

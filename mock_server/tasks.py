@@ -55,17 +55,20 @@ class Plan:
         error: ErrorCode | None = None,
         *,
         delay: float = 0.0,
+        position: int = 0,
         chosen: Mapping[str, str] = NOTHING,
     ) -> Plan:
-        """The timeline of one task; ``delay`` lengthens its queue (a later item of a batch);
-        ``chosen``: the vendor options the server runs with (one may pick other durations)."""
+        """The timeline of one task; ``delay`` lengthens its queue and ``position`` (in a batch)
+        its polls by the profile's ``stagger_polls`` (a later item of a batch); ``chosen``: the
+        vendor options the server runs with (one may pick other durations)."""
         durations = operation.durations(chosen)
         queue, run = timing.durations(durations.queue_seconds, durations.run_seconds)
         queue += delay * timing.queue_scale
         first, *rest = lifecycle.phases
         weight = sum(p.weight for p in rest) or 1.0
         phases = ((first.status, queue), *((p.status, run * p.weight / weight) for p in rest))
-        return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=timing.polls)
+        polls = timing.polls + position * timing.stagger_polls if timing.polls is not None else None
+        return cls(phases=phases, error=error, fail_at=timing.fail_at, polls=polls)
 
     def waiting(self, seconds: float) -> Plan:
         """The same timeline with ``seconds`` more in the queue (a task waiting for a slot)."""
@@ -291,7 +294,7 @@ class Planner:
         pointers where the caller read them already (its image check did). ``chosen``: the vendor
         options the server runs with."""
         delay = position * operation.stagger_seconds
-        plan = self._plan(contract, operation, timing, error, delay=delay, chosen=chosen)
+        plan = self._plan(contract, operation, timing, error, delay=delay, position=position, chosen=chosen)
         roles: dict[str, list[str]] = {}
         found = urls or tuple(resolve_pointer(doc, item.pointer) for item in operation.images)
         for index, item in enumerate(operation.images):
@@ -366,13 +369,17 @@ class Planner:
         error: ErrorCode | None,
         *,
         delay: float,
+        position: int,
         chosen: Mapping[str, str],
     ) -> Plan:
         durations = operation.durations(chosen) if operation.timings else None  # None: its own
-        key = (contract.name, operation.name, durations, timing, error.id if error else None, delay)
+        later = position * timing.stagger_polls  # the polls more a later batch item needs
+        key = (contract.name, operation.name, durations, timing, error.id if error else None, delay, later)
         plan = self._plans.get(key)
         if plan is None:
-            plan = Plan.make(contract.lifecycle, operation, timing, error, delay=delay, chosen=chosen)
+            plan = Plan.make(
+                contract.lifecycle, operation, timing, error, delay=delay, position=position, chosen=chosen
+            )
             self._plans.put(key, plan)
         return plan
 

@@ -14,7 +14,9 @@ class Timing:
     """A timing profile. Durations are mock seconds; the contract gives each operation's own.
 
     ``progress`` is ``"time"`` (status follows the clock) or ``"polls:N"`` (the N-th query of a
-    task finds it finished, earlier ones walk through the running statuses).
+    task finds it finished, earlier ones walk through the running statuses). ``stagger_polls``:
+    with progress by polls, each later item of a batch needs this many polls more than the one
+    before (so a poll can find the first items ended and the others still running).
     """
 
     progress: str = "time"
@@ -25,12 +27,14 @@ class Timing:
     fail_at: float = 1.0
     retention_seconds: float | None = None
     result_ttl_seconds: float | None = None
+    stagger_polls: int = 0
 
     def __post_init__(self) -> None:
         """Each field checked for its kind (KindError naming it): a profile comes from JSON."""
         parse_progress(self.progress)
         set_ = object.__setattr__
         set_(self, "fail_at", kinds.number("fail_at", self.fail_at, 0, 1))  # a fraction of the run
+        set_(self, "stagger_polls", kinds.whole("stagger_polls", self.stagger_polls, 0))
         for name in ("queue_scale", "run_scale"):
             set_(self, name, kinds.number(name, getattr(self, name), 0))
         for name in ("queue_seconds", "run_seconds", "retention_seconds", "result_ttl_seconds"):

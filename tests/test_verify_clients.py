@@ -48,14 +48,27 @@ EXAMPLES: dict[str, int] = {
     "dashscope-swallows-code": 60,  # [27]
     "ailabtools-swallows-code": 60,  # [26]
     "aidge-retries-everything": 60,  # [26]
-    "dashscope-failed-as-success": 100,  # [45]
-    "dashscope-retries-everything": 100,  # [43]
+    "dashscope-failed-as-success": 120,  # [45; 54 at seed 9 since the lasting faults came]
+    "dashscope-retries-everything": 180,  # [43; 86 at seed 9 with lasting faults and pairs drawn]
     "aidge-ignores-failed-items": 100,  # [49]
     "dashscope-never-retries": 150,  # [67] a retryable error
     "dashscope-no-backoff": 150,  # [67]
-    "damo-ignores-failed-items": 150,  # [89] a failed sub-task
+    "damo-ignores-failed-items": 220,  # [89; 108 at seed 9 with lasting faults and pairs] a failed sub-task
     "aidge-no-backoff": 200,  # [123] Aidge has few retryable errors
     "ailabtools-never-retries": 200,  # [130]
+    # issue 16: lasting faults, retry counting, pace, batches (buggy_retries.py) [at seed 9]
+    "dashscope-retries-forever": 30,  # [14] a lasting retryable fault
+    "damo-retries-forever": 30,  # [4]
+    "aidge-retries-forever": 40,  # [8]
+    "ailabtools-retries-forever": 40,  # [14]
+    "dashscope-retries-once": 30,  # [14]
+    "ailabtools-retries-once": 30,  # [14]
+    "damo-backoff-as-ms": 30,  # [4]
+    "ailabtools-backoff-as-ms": 30,  # [14]
+    "dashscope-poll-interval-as-ms": 20,  # [4] several polls
+    "aidge-poll-interval-as-ms": 20,  # [4]
+    "damo-first-sub-task": 30,  # [7] a batch, progress by polls
+    "aidge-first-sub-task": 20,  # [4]
     # a production-like image URL (half the URL fields get one; the explicit phase has none)
     "dashscope-double-encodes-urls": 20,  # [8]
     "damo-drops-url-query": 30,  # [15]

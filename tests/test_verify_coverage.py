@@ -127,7 +127,7 @@ def test_every_report_says_what_was_tried(tryon_mock_server: MockServer) -> None
         "query": 6,
         "task": 2,
     }
-    assert cov["explicit_examples"] == 1 + 22  # a forgotten task, then every (row, place)
+    assert cov["explicit_examples"] == 4 + 1 + 22  # 4 lasting schedules, a forgotten task, 22 rows
     assert set(cov["operations"]["tried"]) == {"tryon", "tryon-pro"}
     assert "succeeded" in cov["lifecycles"]["stages_shown"]
 
@@ -137,7 +137,7 @@ def test_every_report_says_what_was_tried(tryon_mock_server: MockServer) -> None
     suite = ET.fromstring(report.junit())
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["coverage.error_rows"] == "15/15"
-    assert props["coverage.explicit_examples"] == "23"
+    assert props["coverage.explicit_examples"] == "27"
     out = suite.find("system-out")
     assert out is not None and out.text is not None and "error rows: 15/15" in out.text
 

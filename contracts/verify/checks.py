@@ -12,11 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from contracts.model import ErrorCode
 from contracts.verify import documents
 from contracts.verify.evidence import Evidence, Verdict
+from contracts.verify.matching import missing, names_row
 
 TOLD_SHOWN = 1000  # characters of an answered error message quoted (a string-to-sign is long)
+# Seconds past the job's time budget a client may still report in: the last answer's delivery and
+# the outcome's return, on a loaded machine (a command's start is the adapter's own allowance).
+BUDGET_ALLOWANCE = 0.25
+# The least gap the pace checks accept by default, as a share of the job's interval: a client that
+# waits the interval after an answer never shows less than the interval, while one that does not
+# wait shows 1-30 ms (a new connection per request: 20-40 ms) on a loaded 2-core runner, so the
+# threshold sits near the interval (40 ms of the default 50), leaving 20 % for a client's jitter.
+PACE_SHARE = 0.8
 REQUEST_SITUATIONS = ("body.", "form.", "header.", "query.", "operation.", "route.", "list.")
 
 
@@ -53,7 +61,7 @@ def _describe(entry: Mapping[str, Any]) -> str:
 
 def _pace(job: Mapping[str, Any], name: str, options: Mapping[str, Any], option: str) -> float:
     given = options.get(option)
-    return float(given) if given is not None else float(job[name]) / 2
+    return float(given) if given is not None else float(job[name]) * PACE_SHARE
 
 
 # -- the checks --------------------------------------------------------------------------------
@@ -92,33 +100,10 @@ def request_matches_job(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     for e in ev.submits:
         if e.get("params") is None:
             continue  # answered before the parameters were read (auth, an injected fault)
-        gap = _missing(expected, e["params"], "")
+        gap = missing(expected, e["params"], "")
         if gap:
             found.append(f"{_describe(e)}: {gap}")
     return found
-
-
-def _missing(want: Any, got: Any, at: str) -> str | None:
-    """Where ``got`` lacks or changes something of ``want`` (extra fields in got are fine)."""
-    if isinstance(want, dict):
-        if not isinstance(got, dict):
-            return f"{at or '/'} should be an object"
-        pairs = [(f"{at}/{k}", v, got[k]) if k in got else (f"{at}/{k}", v, _ABSENT) for k, v in want.items()]
-    elif isinstance(want, list):
-        if not isinstance(got, list) or len(got) != len(want):
-            return f"{at} should be a list of {len(want)}"
-        pairs = [(f"{at}/{i}", w, g) for i, (w, g) in enumerate(zip(want, got, strict=True))]
-    else:
-        same = want == got and type(want) is type(got)
-        return None if same else f"{at} is {got!r}, the job says {want!r}"
-    for where, w, g in pairs:
-        gap = f"{where} is missing" if g is _ABSENT else _missing(w, g, where)
-        if gap:
-            return gap
-    return None
-
-
-_ABSENT = object()
 
 
 @check("auth_conformance", "every request authenticates (the server recomputes signatures)")
@@ -169,7 +154,7 @@ def polls_own_task(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 
 @check(
     "poll_pace",
-    "polls of one task are at least min_interval apart (default: half the job's poll interval)",
+    "polls of one task are at least min_interval apart (default: 0.8 of the job's poll interval)",
     min_interval=None,
 )
 def poll_pace(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
@@ -228,6 +213,29 @@ def task_id_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     return [f"the outcome names task {given!r}; the server gave {ev.created[-1]!r}"]
 
 
+@check(
+    "within_time_budget",
+    "the client reports, and sends its last request, within the job's time_budget_seconds (counted from "
+    "the job's start, for a command from its first request; allowance for the last answer and the outcome)",
+    allowance=BUDGET_ALLOWANCE,
+)
+def within_time_budget(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
+    budget = float(ev.job["time_budget_seconds"])
+    first = min((e["received"] for e in ev.entries), default=ev.returned)
+    clock = min(first, ev.started + ev.start_allowance)  # a command's start is not its to spend
+    deadline = clock + budget + float(options["allowance"])
+    found = []
+    late = next((e for e in ev.entries if e["received"] > deadline), None)
+    if late is not None:
+        into = late["received"] - clock
+        found.append(f"{_describe(late)} arrived {into:.2f} s into the job, past its {budget:g} s budget")
+    if ev.returned > deadline:
+        found.append(
+            f"the client reported {ev.returned - clock:.2f} s into the job, past its {budget:g} s budget"
+        )
+    return found
+
+
 @check("no_request_after_outcome", "the client sends nothing once it has reported")
 def no_request_after_outcome(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     return [f"{_describe(e)} arrived after the outcome" for e in ev.entries if e["received"] > ev.returned]
@@ -279,11 +287,13 @@ def failure_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
         return [f"the client reported success; the server's verdict is {verdict.status!r}" + _why(verdict)]
     if verdict.status != "failed":
         return []
+    if status == "error" and verdict.answered and verdict.row is not None and verdict.row.retryable:
+        return []  # it was still retrying when its attempts or its budget ran out
     if status != "failed":
         return [f"the server's verdict is failed{_why(verdict)}; the client reported {status!r}"]
     found = []
     error = outcome.get("error") or {}
-    if verdict.row is not None and not _names(verdict.row, error.get("code")):
+    if verdict.row is not None and not names_row(verdict.row, error.get("code")):
         found.append(f"the client reported code {error.get('code')!r}, the vendor's is {verdict.row.code!r}")
     if verdict.answered and "http_status" in error and error["http_status"] != verdict.http_status:
         found.append(
@@ -307,7 +317,7 @@ def failure_reported(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
 )
 def error_justified(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     outcome = ev.outcome if isinstance(ev.outcome, dict) else {}
-    if outcome.get("status") != "error" or ev.verdict.status == "transport" or ev.started is None:
+    if outcome.get("status") != "error" or ev.verdict.status == "transport" or not ev.started:
         return []
     budget = float(ev.job["time_budget_seconds"])
     wait = max(float(ev.job["poll_interval_seconds"]), float(ev.job["retry_backoff_seconds"]))
@@ -323,15 +333,6 @@ def error_justified(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _names(row: ErrorCode, code: Any) -> bool:
-    """Whether a reported code names the row: its code, or for an envelope without a code in the
-    body (DAMO's gateway) its message (up to the ``%s`` detail the gateway fills in)."""
-    if str(code) == str(row.code):
-        return True
-    lead = row.message.split("%s")[0].strip()
-    return bool(row.envelope and lead and str(code).strip().startswith(lead))
-
-
 def _why(verdict: Verdict) -> str:
     if verdict.forgotten:
         return " (the vendor answered that it does not know the task: it was forgotten)"
@@ -341,7 +342,8 @@ def _why(verdict: Verdict) -> str:
 @check(
     "retryable_retried",
     "a retryable answer (throttling, transient errors) is retried after a backoff of at least min_backoff "
-    "(default: half the job's retry backoff); a client may give up after give_up_after attempts",
+    "(default: 0.8 of the job's retry backoff); a client may give up after give_up_after attempts of one "
+    "call, transport failures (a reset, a truncated answer) and retryable answers counted together",
     min_backoff=None,
     give_up_after=3,
 )
@@ -352,7 +354,8 @@ def retryable_retried(ev: Evidence, options: Mapping[str, Any]) -> list[str]:
     for i, e in enumerate(ev.entries):
         row = ev.row(e)
         before = ev.entries[i - 1] if i else None
-        again = before is not None and _same_call(ev, before, e) and _retryable(ev, before)
+        failed = before is not None and (_retryable(ev, before) or ev.network(before) is not None)
+        again = failed and _same_call(ev, before, e)  # type: ignore[arg-type]
         attempts = attempts + 1 if again else 1
         if row is None or not row.retryable or ev.shows_terminal(e) or ev.kind(e) not in ("submit", "query"):
             continue

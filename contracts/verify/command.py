@@ -55,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", choices=("any", "polls", "time"), default="any")
     parser.add_argument("--time-budget", type=float, default=10.0, help="seconds a job may take")
     parser.add_argument(
-        "--poll-interval", type=float, default=0.02, help="the pause the job suggests between polls"
+        "--poll-interval", type=float, default=0.05, help="the pause the job suggests between polls"
     )
-    parser.add_argument("--retry-backoff", type=float, default=0.02, help="the backoff the job suggests")
+    parser.add_argument("--retry-backoff", type=float, default=0.05, help="the backoff the job suggests")
     parser.add_argument("--no-shrink", action="store_true", help="report the first failure as found")
     parser.add_argument(
         "--explicit",

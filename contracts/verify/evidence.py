@@ -24,7 +24,8 @@ class Evidence:
     entries: list[dict[str, Any]]
     tasks: list[dict[str, Any]]
     returned: float  # wall-clock time the client's run ended
-    started: float | None = None  # wall-clock time the client was given the job
+    started: float = 0.0  # wall-clock time the client was given the job
+    start_allowance: float = 0.0  # seconds the adapter may take to start the client (a command's start)
 
     @cached_property
     def kinds(self) -> dict[str, str]:

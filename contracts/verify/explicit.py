@@ -1,7 +1,7 @@
-"""The explicit phase: before the random exploration, every row of the vendor's error table in
-every place the table says it can show (the submit's answer, a poll's answer, a failed task), one
-example each, the run's async operations taking turns (or, asked for, every pair for every
-operation).
+"""The explicit phase: before the random exploration, a retryable fault that lasts (alone, and
+after a reset) at each call, then every row of the vendor's error table in every place the table
+says it can show (the submit's answer, a poll's answer, a failed task), one example each, the
+run's async operations taking turns (or, asked for, every pair for every operation).
 
 Like Schemathesis' explicit examples, it makes every run try the whole error table, whatever the
 seed, where random drawing reaches a rare row only now and then. Each target is its own Hypothesis
@@ -19,7 +19,15 @@ from hypothesis import strategies as st
 
 from contracts.model import Contract
 from contracts.verify.requests import Asset
-from contracts.verify.scenario import FaultPlan, Scenario, async_operations, forgotten, with_faults
+from contracts.verify.scenario import (
+    POLL_INTERVAL,
+    FaultPlan,
+    Scenario,
+    async_operations,
+    forgotten,
+    lasting_schedules,
+    with_faults,
+)
 
 PLACES = ("submit", "query", "task")  # where an error row can show to a client of an async operation
 MODES = ("rows", "all", "off")
@@ -56,11 +64,26 @@ def targets(contract: Contract, operations: Sequence[str] | None = None, mode: s
 
 
 def strategies(
-    contract: Contract, assets: Sequence[Asset], operations: Sequence[str] | None, progress: str, mode: str
+    contract: Contract,
+    assets: Sequence[Asset],
+    operations: Sequence[str] | None,
+    progress: str,
+    mode: str,
+    *,
+    poll_interval: float = POLL_INTERVAL,
 ) -> Iterator[st.SearchStrategy[Scenario]]:
-    """A task forgotten as it ends (``scenario.forgotten``; not where lifecycles are limited to poll
-    counts), then one strategy per target, its fault fixed."""
-    if mode != "off" and progress != "polls":
-        yield forgotten(contract, assets, operations)
+    """Unless the phase is off: the lasting schedules (scenario.lasting_schedules) on the first
+    operation, so a client that never gives up, or counts attempts wrong, fails every run; then a
+    task forgotten as it ends (``scenario.forgotten``; not where lifecycles are limited to poll
+    counts). Then one strategy per target, its fault fixed (time drawn in units of
+    ``poll_interval``)."""
+    if mode != "off":
+        first = async_operations(contract, operations)[0]
+        for schedule in lasting_schedules(contract):
+            yield with_faults(contract, first, assets, progress, schedule, poll_interval=poll_interval)
+        if progress != "polls":
+            yield forgotten(contract, assets, operations)
     for target in targets(contract, operations, mode):
-        yield with_faults(contract, target.operation, assets, progress, [target.plan()])
+        yield with_faults(
+            contract, target.operation, assets, progress, [target.plan()], poll_interval=poll_interval
+        )

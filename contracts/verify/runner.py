@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,17 +20,21 @@ from hypothesis.strategies import SearchStrategy
 import contracts
 from contracts.verify import explicit as explicit_phase
 from contracts.verify.adapters import Adapter, Ran, adapter_for
-from contracts.verify.checks import CHECKS
+from contracts.verify.checks import BUDGET_ALLOWANCE, CHECKS
 from contracts.verify.coverage import Coverage
 from contracts.verify.evidence import Evidence
 from contracts.verify.replay import scenario_from
 from contracts.verify.report import Failure, Report
 from contracts.verify.requests import materialize
-from contracts.verify.scenario import Scenario, scenarios
-from contracts.verify.server import Session
+from contracts.verify.scenario import LASTING_BUDGET, POLL_INTERVAL, Scenario, scenarios
+from contracts.verify.server import Session, Tenant
 from contracts.verify.spawn import spawned_mock
 
 SETTLE_SECONDS = 0.02  # how long after the outcome a late request still counts as one
+# The job's retry backoff (and, scenario.POLL_INTERVAL, poll interval): the pace checks want 0.8 of
+# it (40 ms), above the 1-30 ms gaps of a client that does not wait, on a loaded 2-core runner.
+RETRY_BACKOFF = 0.05
+STOP_MARGIN = 0.1  # seconds past a job's deadline before the server refuses the client's requests
 
 
 @dataclass
@@ -117,21 +122,36 @@ class Runner:
             "request": materialize(scenario.request, self.session.asset_url),
             "files": {name: self.session.asset_file(asset) for name, asset in scenario.files.items()},
             **self.pace,
+            **self._budget(scenario),
         }
+
+    def _budget(self, scenario: Scenario) -> dict[str, float]:
+        """A lasting fault gets a short budget (the client must give up within it)."""
+        if not scenario.lasting:
+            return {}
+        return {"time_budget_seconds": min(self.pace["time_budget_seconds"], LASTING_BUDGET)}
 
     def run(self, scenario: Scenario) -> Example:
         tenant = self.session.open(scenario)
         try:
             job = self.job(scenario, tenant.credentials)
             started = time.time()
-            ran = self.adapter.run(job)
+            ran = self._run(tenant, job)
             returned = ran.reported or time.time()
             time.sleep(self.settle)
             seen = self.session.seen(tenant, until=time.time())
         finally:
             self.session.close(tenant)
         evidence = Evidence(
-            self.contract, job, ran.outcome, ran.problem, seen.entries, seen.tasks, returned, started
+            self.contract,
+            job,
+            ran.outcome,
+            ran.problem,
+            seen.entries,
+            seen.tasks,
+            returned,
+            started=started,
+            start_allowance=float(getattr(self.adapter, "start_allowance", 0.0)),
         )
         failures = []
         shrinking = self.failed
@@ -153,6 +173,19 @@ class Runner:
     def failed(self) -> bool:
         """Whether an example has failed (every run after it is a shrink step or a replay)."""
         return any(counts["failed"] for counts in self.counts.values())
+
+    def _run(self, tenant: Tenant, job: dict[str, Any]) -> Ran:
+        """Run the client; once its budget (and the allowances of within_time_budget) is spent, the
+        server refuses its requests (Session.stop), so a client that never gives up, on a lasting
+        fault or a task's retryable end, still ends, late (a Python callable cannot be killed)."""
+        spent = job["time_budget_seconds"] + getattr(self.adapter, "start_allowance", 0.0)
+        stop = threading.Timer(spent + BUDGET_ALLOWANCE + STOP_MARGIN, self.session.stop, (tenant,))
+        stop.start()
+        try:
+            return self.adapter.run(job)
+        finally:
+            stop.cancel()
+            stop.join()
 
     def failure(self, example: Example, flaky: bool = False) -> Failure:
         scenario = json.dumps(example.scenario.as_dict(), separators=(",", ":"), sort_keys=True)
@@ -205,8 +238,8 @@ def verify_client(
     seed: int | None = None,
     checks: Mapping[str, Any] | None = None,
     time_budget: float = 10.0,
-    poll_interval: float = 0.02,
-    retry_backoff: float = 0.02,
+    poll_interval: float = POLL_INTERVAL,
+    retry_backoff: float = RETRY_BACKOFF,
     settle: float = SETTLE_SECONDS,
     replay: str | Mapping[str, Any] | None = None,
     shrink: bool = True,
@@ -272,14 +305,16 @@ def verify_client(
                 if example.failures:
                     report.failure = runner.failure(example)
             else:
-                drawn = explicit_phase.strategies(contract, session.assets, operations, progress, explicit)
+                drawn = explicit_phase.strategies(
+                    contract, session.assets, operations, progress, explicit, poll_interval=poll_interval
+                )
                 for one in drawn:
                     report.failure = _explore(runner, one, 1, seed, shrink)
                     if report.failure is not None:
                         break
                 runner.coverage.explicit = runner.examples
                 if report.failure is None:
-                    strategy = scenarios(contract, session.assets, operations, progress)
+                    strategy = scenarios(contract, session.assets, operations, progress, poll_interval)
                     report.failure = _explore(runner, strategy, max_examples, seed, shrink)
         finally:
             session.shutdown()

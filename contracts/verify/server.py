@@ -11,6 +11,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,25 @@ class Session:
             f"the server at {self.url} answers GET /_mock{path} in another format than "
             f"contracts/journal.schema.json documents: {problem}"
         )
+
+    def stop(self, tenant: Tenant) -> None:
+        """End a job past its budget: drop the tenant's fault rules and answer its every further
+        request with the vendor's non-retryable refusal (a credential error), so that a client
+        that never gives up ends too, however it is run."""
+        self.admin("DELETE", "/faults", params={"tenant": tenant.id})
+        rule = {"vendor": self.contract.name, "tenant": tenant.id, "error": self._refusal}
+        self.admin("POST", "/faults", json=rule)
+
+    @cached_property
+    def _refusal(self) -> str:
+        """A non-retryable row any request can get: a credential error where there is one."""
+        rows = [
+            e
+            for e in self.contract.errors
+            if not e.retryable and e.can_occur("submit") and e.can_occur("query")
+        ]
+        auth = {self.contract.triggers[s] for s in self.contract.triggers if s.startswith("auth.")}
+        return next((e.id for e in rows if e.id in auth), rows[0].id)
 
     def close(self, tenant: Tenant) -> None:
         """Forget the tenant: its tasks, journal, rules and credentials."""

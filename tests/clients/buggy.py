@@ -4,7 +4,8 @@ names the check each must trip (tests/test_verify_clients.py runs them).
 
 A variant overrides a single method (or class attribute); its docstring says the bug. The variants
 live in a module per vendor (buggy_dashscope.py, buggy_damo.py, buggy_aidge.py,
-buggy_ailabtools.py), the bugs several vendors share in buggy_shared.py; this module names them all.
+buggy_ailabtools.py), the bugs several vendors share in buggy_shared.py, those of retries, pace and
+batches in buggy_retries.py; this module names them all.
 """
 
 from __future__ import annotations
@@ -74,6 +75,20 @@ from tests.clients.buggy_judge import (
     DashScopeGivesUpEarly,
     DashScopePollsForgotten,
 )
+from tests.clients.buggy_retries import (
+    AidgeFirstSubTask,
+    AidgePollIntervalAsMilliseconds,
+    AidgeRetriesForever,
+    AILabToolsBackoffAsMilliseconds,
+    AILabToolsRetriesForever,
+    AILabToolsRetriesOnce,
+    DamoBackoffAsMilliseconds,
+    DamoFirstSubTask,
+    DamoRetriesForever,
+    DashScopePollIntervalAsMilliseconds,
+    DashScopeRetriesForever,
+    DashScopeRetriesOnce,
+)
 from tests.clients.buggy_rows import (
     AidgeContentCodesFinal,
     AILabToolsRetriesEvery429,
@@ -92,6 +107,7 @@ from tests.clients.buggy_urls import AidgeUnquotesUrls, DamoDropsUrlQuery, DashS
 
 __all__ = [
     "CATALOG",
+    "AILabToolsBackoffAsMilliseconds",
     "AILabToolsDropsLinkQuery",
     "AILabToolsFilesAsUrls",
     "AILabToolsGivesUpEarly",
@@ -101,6 +117,8 @@ __all__ = [
     "AILabToolsPollsForgotten",
     "AILabToolsPollsOtherTask",
     "AILabToolsRetriesEvery429",
+    "AILabToolsRetriesForever",
+    "AILabToolsRetriesOnce",
     "AILabToolsStopsAtRunning",
     "AILabToolsSwallowsCode",
     "AILabToolsTightLoop",
@@ -109,25 +127,30 @@ __all__ = [
     "AidgeDropsLinkQuery",
     "AidgeFirstImageOnly",
     "AidgeFirstObjectOnly",
+    "AidgeFirstSubTask",
     "AidgeGivesUpEarly",
     "AidgeIgnoresFailedItems",
     "AidgeKeepsFirstKey",
     "AidgeLowercaseSignature",
     "AidgeNoBackoff",
     "AidgePollAfterEnd",
+    "AidgePollIntervalAsMilliseconds",
     "AidgePollsForgotten",
     "AidgePollsOtherTask",
     "AidgeReportsThenLogs",
     "AidgeRetriesEverything",
+    "AidgeRetriesForever",
     "AidgeUnquotesUrls",
     "AidgeUnsaltedSignature",
     "AidgeWrongAppKey",
+    "DamoBackoffAsMilliseconds",
     "DamoConstantNonce",
     "DamoDropsLinkQuery",
     "DamoDropsPants",
     "DamoDropsUrlQuery",
     "DamoElevenSubtasks",
     "DamoFirstImageOnly",
+    "DamoFirstSubTask",
     "DamoGivesUpEarly",
     "DamoIgnoresFailedItems",
     "DamoKeepsFirstKey",
@@ -137,6 +160,7 @@ __all__ = [
     "DamoPollAfterEnd",
     "DamoPollsForgotten",
     "DamoPollsOtherTask",
+    "DamoRetriesForever",
     "DamoSha1Signature",
     "DamoUnsortedHeaders",
     "DashScopeDoubleEncodesUrls",
@@ -149,9 +173,12 @@ __all__ = [
     "DashScopeNoBackoff",
     "DashScopeNoBearer",
     "DashScopePersonAsResult",
+    "DashScopePollIntervalAsMilliseconds",
     "DashScopePollsForgotten",
     "DashScopeReportsThenLogs",
     "DashScopeRetriesEverything",
+    "DashScopeRetriesForever",
+    "DashScopeRetriesOnce",
     "DashScopeRetriesOnly429And500",
     "DashScopeStatusDone",
     "DashScopeStopsAtRunning",
@@ -219,6 +246,18 @@ CATALOG: list[tuple[str, str, type, str]] = [
     ("ailabtools-gives-up-early", "ailabtools", AILabToolsGivesUpEarly, "error_justified"),
     ("aidge-lowercase-signature", "aidge", AidgeLowercaseSignature, "auth_conformance"),
     ("damo-loose-appcode", "damo", DamoLooseAppCode, "auth_conformance"),
+    ("dashscope-retries-forever", "dashscope", DashScopeRetriesForever, "within_time_budget"),
+    ("damo-retries-forever", "damo", DamoRetriesForever, "within_time_budget"),
+    ("aidge-retries-forever", "aidge", AidgeRetriesForever, "within_time_budget"),
+    ("ailabtools-retries-forever", "ailabtools", AILabToolsRetriesForever, "within_time_budget"),
+    ("dashscope-retries-once", "dashscope", DashScopeRetriesOnce, "retryable_retried"),
+    ("ailabtools-retries-once", "ailabtools", AILabToolsRetriesOnce, "retryable_retried"),
+    ("damo-backoff-as-ms", "damo", DamoBackoffAsMilliseconds, "retryable_retried"),
+    ("ailabtools-backoff-as-ms", "ailabtools", AILabToolsBackoffAsMilliseconds, "retryable_retried"),
+    ("dashscope-poll-interval-as-ms", "dashscope", DashScopePollIntervalAsMilliseconds, "poll_pace"),
+    ("aidge-poll-interval-as-ms", "aidge", AidgePollIntervalAsMilliseconds, "poll_pace"),
+    ("damo-first-sub-task", "damo", DamoFirstSubTask, "stops_at_terminal_status"),
+    ("aidge-first-sub-task", "aidge", AidgeFirstSubTask, "stops_at_terminal_status"),
     # one rare row mishandled (tests/clients/buggy_rows.py): the explicit phase meets every row
     ("ailabtools-retries-every-429", "ailabtools", AILabToolsRetriesEvery429, "non_retryable_not_retried"),
     ("damo-no-gateway-throttle-retry", "damo", DamoNoGatewayThrottleRetry, "retryable_retried"),
