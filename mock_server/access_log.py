@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger("tryon_mock.access")
 INFO = logging.INFO
 FLUSH_EVERY = 0.05  # seconds the lines of a running loop wait to go out together
+# Text waiting for a slow reader: beyond this the newest lines are dropped (and counted), so a
+# server whose output nobody reads (a harness that read the banner and stopped) never blocks.
+BACKLOG_CHARS = 1 << 20
+DRAIN_SECONDS = 2.0  # how long a stopping server waits for its reader to take the last lines
 
 
 def log(entry: Entry) -> None:
@@ -80,6 +86,7 @@ class LineHandler(logging.Handler):
     def __init__(self, stream: TextIO) -> None:
         super().__init__(INFO)
         self.stream = stream
+        self._writer = _Writer(stream)
         self._kept: list[tuple[float, Entry | str, float]] = []  # (time, entry or text, answered)
         self._pending = False
         self._second: tuple[int, str] = (-1, "")
@@ -110,12 +117,14 @@ class LineHandler(logging.Handler):
         try:
             kept, self._kept, self._pending = self._kept, [], False
             if kept:
-                self.stream.write("".join([self._line(*item) for item in kept]))
-                self.stream.flush()
-        except (OSError, ValueError):
-            pass
+                self._writer.put("".join([self._line(*item) for item in kept]))
         finally:
             self.release()
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.drain(DRAIN_SECONDS)
+        super().close()
 
     def _line(self, at: float, what: Entry | str, ended: float) -> str:
         whole, ms = divmod(int(at * 1000), 1000)
@@ -127,15 +136,69 @@ class LineHandler(logging.Handler):
         return f"{prefix}{_MILLIS[ms]}{text}\n"
 
 
+class _Writer:
+    """Writes text to a stream on a thread of its own, so the event loop never waits for the
+    stream's reader (a terminal, a pipe nobody drains). Holds at most ``BACKLOG_CHARS``; text
+    beyond it is dropped and the drop said in the output once the reader takes it again. A
+    stream that cannot be written (closed, a broken pipe) loses the text, not the server."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._texts: deque[str] = deque()
+        self._chars = 0
+        self._dropped = 0  # lines
+        self._ready = threading.Condition()
+        self._idle = True
+        self._thread: threading.Thread | None = None
+
+    def put(self, text: str) -> None:
+        with self._ready:
+            if self._chars + len(text) > BACKLOG_CHARS:
+                self._dropped += text.count("\n")
+                return
+            self._texts.append(text)
+            self._chars += len(text)
+            self._idle = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tryon-mock-log", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for what is kept to be written."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._idle, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: bool(self._texts))
+                text = "".join(self._texts)
+                self._texts.clear()
+                self._chars = 0
+                dropped, self._dropped = self._dropped, 0
+            if dropped:
+                text = f"(request log: {dropped} lines dropped, the output was not read)\n" + text
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+            with self._ready:
+                self._idle = not self._texts
+                self._ready.notify_all()
+
+
 _MILLIS = [f".{ms:03d}Z " for ms in range(1000)]  # a time's milliseconds, as a line writes them
 
 
 def flush() -> None:
     """Write the lines kept so far (a server that stops: its process may end by the signal, and
-    a kept line would be lost)."""
+    a kept line would be lost), waiting a little for a slow reader."""
     for handler in LOGGER.handlers:
         if isinstance(handler, LineHandler):
             handler.flush()
+            handler._writer.drain(DRAIN_SECONDS)
 
 
 def enable(stream: TextIO) -> LineHandler:
@@ -153,7 +216,7 @@ def enable(stream: TextIO) -> LineHandler:
 def disable(handler: LineHandler) -> None:
     """Stop writing to ``handler`` (its last lines written); the logger back to its defaults when
     no handler of ours is left."""
-    handler.flush()
+    handler.close()
     LOGGER.removeHandler(handler)
     if not any(isinstance(h, LineHandler) for h in LOGGER.handlers):
         LOGGER.setLevel(logging.NOTSET)

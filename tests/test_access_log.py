@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import contracts
 from mock_server import access_log
 from mock_server.settings import Settings, SettingsError, from_env, load
 from mock_server.testing import Tenant, serve_in_thread
-from tests.test_cli import DEFAULT_KEY, START_TIMEOUT, serve
+from tests.test_cli import DEFAULT_KEY, SERVING, START_TIMEOUT, clean_env, command, serve
 
 LINE = re.compile(
     r"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<vendor>\S+) (?P<endpoint>\S+) "
@@ -124,3 +125,29 @@ def test_the_setting_from_a_variable_and_a_config_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match='access_log must be true or false, not "no"'):
         load(str(config), environ={})
     assert Settings().access_log is None, "the runner decides: serve on, serve_in_thread off"
+
+
+def test_a_server_whose_output_nobody_reads_keeps_answering(tmp_path: Path) -> None:
+    """A harness that reads the banner and then never reads again: the log's lines fill the pipe
+    (64 KiB: some 700 lines), and the server must go on answering (lines beyond the log's backlog
+    are dropped, not waited for)."""
+    with subprocess.Popen(
+        [*command(), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            banner = proc.stdout.readline()
+            match = SERVING.search(banner)
+            assert match, banner
+            url = match[1]
+            with httpx.Client(timeout=10, trust_env=False) as http:
+                for _ in range(3_000):  # some 250 KB of lines, four pipes' worth
+                    answer = http.get(f"{url}/api/v1/tasks/x", headers={"Authorization": "Bearer sk-no"})
+                    assert answer.status_code == 401
+        finally:
+            proc.kill()
