@@ -108,7 +108,7 @@ def test_a_forgotten_task_ends_the_job(
 def test_a_read_only_call_before_reporting_changes_no_verdict(
     tryon_mock_server: MockServer, vendor: str, cls: type[Client]
 ) -> None:
-    report = verify_client(cls(), vendor=vendor, server=tryon_mock_server, max_examples=30, seed=SEED)
+    report = verify_client(cls(), vendor=vendor, server=tryon_mock_server, max_examples=10, seed=SEED)
     assert report.ok, report.text()
     assert report.checks["stops_at_terminal_status"]["failed"] == 0
 
