@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest workers of `make test` (pytest-xdist; a file's tests stay on one worker). 1 for one process.
+TEST_WORKERS ?= 2
 BIN    := $(VENV)/bin
 
 .PHONY: serve verify test lint bench-verify bench clean venv-again
@@ -58,7 +60,7 @@ endef
 # `make test`: install with the test extra, lint, then run the whole suite.
 test: $(VENV)/installed-test.stamp
 	$(lint-steps)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # `make lint`: the same checks alone.
 lint: $(VENV)/installed-test.stamp
