@@ -20,6 +20,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import contracts
+
 EXIT_CODES = (
     "exit status: 0 passed, 1 a check failed, 2 bad arguments (a client command that cannot start or "
     "a --server that does not answer included), 3 the tool itself failed, 130 interrupted"
@@ -30,7 +32,7 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines on stderr
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``tryon-mock verify``."""
     parser.epilog = EXIT_CODES
-    parser.add_argument("--vendor", help="dashscope, damo, aidge or ailabtools")
+    parser.add_argument("--vendor", help="one of " + ", ".join(contracts.vendor_names()))
     parser.add_argument("--client-cmd", help="the client: reads a job on stdin, writes an outcome on stdout")
     parser.add_argument(
         "--persistent",
@@ -131,7 +133,6 @@ class ToolFailure(Exception):
 
 
 def _run(args: argparse.Namespace) -> int:
-    import contracts
 
     if args.list_checks:
         from contracts.verify.checks import CHECKS
